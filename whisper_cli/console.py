@@ -32,22 +32,26 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def setup_logging(*, verbose: bool, debug: bool, quiet: bool) -> None:
     """Route our logs and faster_whisper's to stderr.
 
-    INFO (model chosen, language detected) with -v or when a person watches stderr;
-    WARNING when stderr goes to a file or pipe; DEBUG with --debug.
+    Ours at INFO (model chosen, language detected) with -v or when a person watches
+    stderr, else WARNING; faster_whisper's at INFO only with -v; DEBUG with --debug.
     """
     interactive = err_console.is_terminal
-    level = logging.DEBUG if debug else logging.INFO if verbose or interactive else logging.WARNING
+    ours = logging.DEBUG if debug else logging.INFO if verbose or interactive else logging.WARNING
+    engine = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     if quiet:
-        level = logging.ERROR
-    handler = RichHandler(
-        console=err_console, show_time=debug, show_path=debug, markup=False, rich_tracebacks=False
-    )
-    handler.setFormatter(logging.Formatter("%(message)s"))
+        ours = engine = logging.ERROR
+    handler: logging.Handler
+    if interactive:
+        handler = RichHandler(console=err_console, show_time=debug, show_path=debug, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:  # a log file or pipe: one plain line per message, never wrapped
+        handler = logging.StreamHandler()  # resolves sys.stderr at each write
+        handler.setFormatter(logging.Formatter(f"{PROGRAM}: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
-    for name in ("whisper_cli", "faster_whisper"):
-        logging.getLogger(name).setLevel(level)
+    logging.getLogger("whisper_cli").setLevel(ours)
+    logging.getLogger("faster_whisper").setLevel(engine)
 
 
 def error_line(message: str) -> None:

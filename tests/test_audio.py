@@ -1,0 +1,124 @@
+"""load_audio: every format path to 16 kHz mono float32, and every bad input to one clear cause."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import SAMPLES, run_cli, write_tone
+from whisper_cli.audio import SAMPLE_RATE, display_name, load_audio
+from whisper_cli.errors import AudioError
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "subtype", "ext"),
+    [
+        (16000, 1, "PCM_16", "wav"),
+        (8000, 1, "PCM_16", "wav"),
+        (44100, 2, "PCM_24", "wav"),
+        (96000, 1, "FLOAT", "wav"),
+        (48000, 6, "PCM_16", "flac"),
+        (22050, 1, "VORBIS", "ogg"),
+    ],
+)
+def test_soundfile_formats_become_16k_mono(tmp_path, rate, channels, subtype, ext):
+    t = np.arange(rate * 2) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / f"tone.{ext}"
+    sf.write(path, np.repeat(tone[:, None], channels, axis=1), rate, subtype=subtype)
+    audio = load_audio(path)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) == pytest.approx(2 * SAMPLE_RATE, abs=SAMPLE_RATE * 0.01)
+    assert np.abs(audio).max() == pytest.approx(0.3, abs=0.05)  # downmixed, not summed
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("ext", ["mp3", "m4a", "opus", "webm"])
+def test_compressed_formats_go_through_pyav(tmp_path, ext):
+    path = tmp_path / f"hello.{ext}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(SAMPLES / "hello.wav"), str(path)], check=True)
+    audio = load_audio(path)
+    assert len(audio) / SAMPLE_RATE == pytest.approx(sf.info(SAMPLES / "hello.wav").duration, abs=0.1)
+
+
+def test_stereo_is_averaged_not_summed(tmp_path):
+    rate = 16000
+    left = np.full(rate, 0.5, np.float32)
+    path = tmp_path / "st.wav"
+    sf.write(path, np.stack([left, -left], axis=1), rate, subtype="FLOAT")
+    assert np.abs(load_audio(path)).max() < 1e-6
+
+
+def _bad_inputs(tmp_path):
+    (tmp_path / "folder.wav").mkdir()
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    (tmp_path / "text.wav").write_text("hello, I am text\n" * 50)
+    (tmp_path / "random.flac").write_bytes(os.urandom(4000))
+    sf.write(tmp_path / "header_only.wav", np.zeros((0, 1), np.float32), 16000)
+    return {
+        "missing.wav": "no such file",
+        "folder.wav": "is a directory",
+        "empty.mp3": "empty file",
+        "text.wav": "cannot decode audio",
+        "random.flac": "cannot decode audio",
+        "header_only.wav": "contains no audio samples",
+    }
+
+
+def test_bad_inputs_raise_audio_error_naming_the_file(tmp_path):
+    for name, cause in _bad_inputs(tmp_path).items():
+        with pytest.raises(AudioError) as err:
+            load_audio(tmp_path / name)
+        assert str(tmp_path / name) in str(err.value)
+        assert cause in err.value.cause
+
+
+@needs_ffmpeg
+def test_video_without_audio_is_named_as_such(tmp_path):
+    video = tmp_path / "silent.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", str(video)], check=True
+    )
+    with pytest.raises(AudioError, match="video with no audio track"):
+        load_audio(video)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path):
+    path = write_tone(tmp_path / "locked.wav")
+    path.chmod(0)
+    with pytest.raises(AudioError, match="permission denied"):
+        load_audio(path)
+
+
+def test_truncated_files_give_what_was_recorded(tmp_path):
+    data = (SAMPLES / "lecture.flac").read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 3])
+    audio = load_audio(cut)
+    assert 5 * SAMPLE_RATE < len(audio) < 30 * SAMPLE_RATE
+
+
+def test_display_name_is_one_printable_line():
+    assert display_name("-") == "<stdin>"
+    assert display_name("a\nb.wav") == "a\\nb.wav"
+    assert display_name(os.fsdecode(b"caf\xe9.wav")) == "caf\\xe9.wav"
+
+
+def test_every_bad_input_is_one_line_and_nonzero_through_the_real_cli(tmp_path):
+    """The same inputs end to end: one line each naming the file, no traceback, exit 1 or 2."""
+    causes = _bad_inputs(tmp_path)
+    for name, cause in causes.items():
+        res = run_cli(str(tmp_path / name), "-m", "tiny.en")
+        stderr = res.stderr.decode()
+        assert res.returncode in (1, 2), (name, stderr)
+        assert stderr.count("\n") == 1, stderr
+        assert str(tmp_path / name) in stderr and "Traceback" not in stderr
+        assert res.stdout == b""
