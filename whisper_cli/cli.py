@@ -117,7 +117,8 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
         typer.Option("--output-dir", "-o", help="Write DIR/<name>.<fmt>, mirroring the input tree.", rich_help_panel=OUTPUT),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="Redo inputs whose outputs already exist and are up to date.", rich_help_panel=OUTPUT)
+        bool,
+        typer.Option("--overwrite", help="Redo inputs whose outputs already exist and are up to date.", rich_help_panel=OUTPUT),
     ] = False,
     report: Annotated[
         Path | None, typer.Option(help="Write a JSON record of the run (per input: status, outputs, error).", rich_help_panel=OUTPUT)

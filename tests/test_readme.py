@@ -1,0 +1,49 @@
+"""README.md stays true: its commands run as written and its set-up commands are the CI's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _usage_commands() -> list[str]:
+    block = README.split("## Usage", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readme_test_command():
+    test_command = re.search(r"Run the tests.*?```sh\n(.+?)\n```", README, re.S).group(1)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci
+
+
+@pytest.mark.parametrize("command", _usage_commands())
+def test_usage_commands_run_as_written(command, tmp_path):
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    bindir = Path(sys.executable).parent
+    script = f'whisper-cli() {{ "{sys.executable}" -m whisper_cli "$@"; }}\n{command}\n'
+    res = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(Path.home())},
+    )  # fmt: skip
+    assert res.returncode == 0, f"{command}\n{res.stderr}"
+    assert "Traceback" not in res.stderr
+    if "models" not in command and ">" not in command and "-o" not in command:
+        assert res.stdout.strip(), command
+
+
+def test_setup_command_transcribes_the_sample():
+    line = re.search(r"^pip install -e '\.\[bundled\]' && (.+)$", README, re.M).group(1)
+    args = line.split()[1:]
+    res = subprocess.run([sys.executable, "-m", "whisper_cli", *args], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "welcome" in res.stdout.lower()
