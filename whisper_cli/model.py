@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,7 @@ class ModelSpec:
     device: str = "auto"
     compute_type: str = "default"
     cpu_threads: int = 0  # 0: chosen for this machine
-    workers: int = 1  # model instances that may run at once (one per transcribing thread)
+    workers: int = 1  # decoders that may run at once; 0 in CLI settings: chosen per device
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,8 @@ def get_whisper(
         compute_type: int8, float16, …; "default"/"auto" picks the best for the device.
         device: "cpu", "cuda" or "auto".
         cpu_threads: threads per model instance; 0 picks for this machine.
-        workers: model instances, for transcribing from several threads at once.
+        workers: decoders that run at once: files transcribed in parallel, and long
+            recordings cut into that many parts decoded in parallel.
         download: whether a model that is not on disk may be fetched from the hub.
 
     Raises:
@@ -113,7 +115,14 @@ def get_whisper(
     """
     spec = ModelSpec(model, device, compute_type, cpu_threads, workers)
     whisper = load_model(spec, download=download)
-    return _make_transcribe(whisper)
+    transcribe = _make_transcribe(whisper)
+    if workers > 1:
+        from whisper_cli.parallel import in_parts  # numpy: not at --help time
+
+        # Long recordings are cut at quiet moments and the parts decoded at once.
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
+        transcribe = in_parts(transcribe, pool, workers)
+    return transcribe
 
 
 def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
@@ -186,10 +195,24 @@ def resolve_compute_type(device: str, compute_type: str) -> str:
     return compute_type
 
 
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers(device: str) -> int:
+    """Decoders to run at once when none were asked for.
+
+    CPU: one per core, each with one thread. Sequential beam search keeps little more
+    than one core busy, and one CTranslate2 thread per decoder beat two on a 2-core
+    machine (README, Performance). CUDA: one; batching is the lever there.
+    """
+    return 1 if device == "cuda" else max(1, min(4, cpu_cores()))
+
+
 def default_cpu_threads(workers: int) -> int:
     """Threads per model instance when none were asked for: the cores shared among workers."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cores // max(1, workers)))
+    return max(1, min(8, cpu_cores() // max(1, workers)))
 
 
 def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
