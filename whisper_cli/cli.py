@@ -11,16 +11,20 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from whisper_cli import __version__
-from whisper_cli.console import error_line, setup_logging
 from whisper_cli.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.model import COMPUTE_TYPES, DEVICES, MODEL_SIZES
-from whisper_cli.settings import RunSettings, build_settings
 from whisper_cli.transcript import Task
+
+if TYPE_CHECKING:
+    from whisper_cli.settings import RunSettings
+
+# Rich, the writers and the settings are imported inside the commands: `--help`,
+# `--version` and usage errors must answer fast (benchmarks/bench_speed.py, start-up).
 
 log = logging.getLogger("whisper_cli")
 
@@ -75,8 +79,13 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
         int, typer.Option(min=0, help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL)
     ] = 0,
     workers: Annotated[
-        int, typer.Option(min=1, help="Files transcribed in parallel (one model, N workers).", rich_help_panel=MODEL)
-    ] = 1,
+        int,
+        typer.Option(
+            min=0,
+            help="Decoders run at once (files in parallel; long files cut into parts); 0: one per core on CPU, 1 on CUDA.",
+            rich_help_panel=MODEL,
+        ),
+    ] = 0,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -98,6 +107,14 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
     ] = None,
     vad: Annotated[
         bool, typer.Option("--vad/--no-vad", help="Skip non-speech (keeps silence from turning into words).", rich_help_panel=DECODING)
+    ] = True,
+    level: Annotated[
+        bool,
+        typer.Option(
+            "--level/--no-level",
+            help="Bring every stretch of speech to one loudness first (quiet speakers are not dropped).",
+            rich_help_panel=DECODING,
+        ),
     ] = True,
     word_timestamps: Annotated[
         bool, typer.Option("--word-timestamps", help="Time every word (json, jsonl, tsv --tsv-words, subtitles).", rich_help_panel=DECODING)
@@ -149,6 +166,9 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
     With one input and no -o, the transcript streams to stdout as it is decoded;
     otherwise each input gets <name>.<fmt> files, written atomically.
     """
+    from whisper_cli.console import setup_logging
+    from whisper_cli.settings import build_settings
+
     setup_logging(verbose=verbose, debug=debug, quiet=quiet)
     try:
         settings = build_settings(locals())
@@ -183,6 +203,8 @@ def models_command() -> None:
 
 
 def _fail(message: str, code: ExitCode, debug: bool = False) -> NoReturn:
+    from whisper_cli.console import error_line
+
     if debug:
         log.exception("error")
     error_line(message)

@@ -115,14 +115,16 @@ def get_whisper(
     """
     spec = ModelSpec(model, device, compute_type, cpu_threads, workers)
     whisper = load_model(spec, download=download)
+    from whisper_cli.loudness import levelled  # numpy: not at --help time
+    from whisper_cli.parallel import in_parts
+
     transcribe = _make_transcribe(whisper)
     if workers > 1:
-        from whisper_cli.parallel import in_parts  # numpy: not at --help time
-
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
         transcribe = in_parts(transcribe, pool, workers)
-    return transcribe
+    # Levelling comes first, so that the cuts between parts fall in pauses, not in quiet speech.
+    return levelled(transcribe)
 
 
 def load_model(spec: ModelSpec, *, download: bool = True) -> Any:

@@ -55,6 +55,7 @@ class RunSettings:
             "task": self.decode.task.value,
             "beam_size": self.decode.beam_size,
             "vad": self.decode.vad,
+            "level": self.decode.level,
             "word_timestamps": self.decode.word_timestamps,
             "formats": list(self.formats),
             "output_dir": None if self.output_dir is None else str(self.output_dir),
@@ -139,6 +140,7 @@ def _decode_options(o: dict[str, Any]) -> DecodeOptions:
         temperature=tuple(ladder),
         initial_prompt=o["initial_prompt"],
         vad=o["vad"],
+        level=o["level"],
         word_timestamps=word_timestamps,
         batch_size=o["batch_size"],
     )

@@ -69,6 +69,7 @@ class DecodeOptions:
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback ladder
     initial_prompt: str | None = None
     vad: bool = True  # skip non-speech: the main guard against invented words on silence
+    level: bool = True  # bring every speech region to one loudness first (loudness.py)
     word_timestamps: bool = False
     condition_on_previous_text: bool = True
     batch_size: int = 0  # 0 or 1: sequential decoding; >1: batched over VAD chunks
