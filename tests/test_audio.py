@@ -115,7 +115,7 @@ def test_display_name_is_one_printable_line():
 def test_every_bad_input_is_one_line_and_nonzero_through_the_real_cli(tmp_path):
     """The same inputs end to end: one line each naming the file, no traceback, exit 1 or 2."""
     causes = _bad_inputs(tmp_path)
-    for name, cause in causes.items():
+    for name in causes:
         res = run_cli(str(tmp_path / name), "-m", "tiny.en")
         stderr = res.stderr.decode()
         assert res.returncode in (1, 2), (name, stderr)

@@ -44,6 +44,8 @@ def test_usage_commands_run_as_written(command, tmp_path):
 def test_setup_command_transcribes_the_sample():
     line = re.search(r"^pip install -e '\.\[bundled\]' && (.+)$", README, re.M).group(1)
     args = line.split()[1:]
-    res = subprocess.run([sys.executable, "-m", "whisper_cli", *args], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "whisper_cli", *args], cwd=ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stderr
     assert "welcome" in res.stdout.lower()

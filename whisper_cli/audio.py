@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000  # Hz: what Whisper models expect
 STDIN = "-"
-_BLOCK = 1 << 18  # frames per soundfile read: bounds the working set
+_BLOCK = 1 << 18  # samples per soundfile read: bounds the working set
+_MAX_PREALLOCATED = 48 * 3600 * SAMPLE_RATE  # samples: longer claims are not trusted up front
 # Containers handed to libsndfile, by their first bytes. MP3 is left to PyAV although
 # recent libsndfile reads it: its mpg123 prints warnings straight to fd 2 and trusts
 # the Xing header's length on truncated files.
@@ -52,40 +53,49 @@ def load_audio(source: AudioSource) -> np.ndarray:
         data = sys.stdin.buffer.read()
         if not data:
             raise AudioError(name, "no data on standard input")
-        return _decode(lambda: io.BytesIO(data), name)
-    path = Path(source)
-    _check_readable(path, name)
-    return _decode(lambda: path.open("rb"), name)
+        return _decode(io.BytesIO(data), name)
+    with _open(Path(source), name) as stream:
+        return _decode(stream, name)
 
 
-def _check_readable(path: Path, name: str) -> None:
+def _open(path: Path, name: str) -> BinaryIO:
+    """Open the file once: both decoders read this one handle, so a file deleted or
+    replaced while it is being read is still read as it was when opened."""
     try:
-        st = path.stat()
-        if path.is_dir():
-            raise AudioError(name, "is a directory, not an audio file")
-        with path.open("rb"):
-            pass
-    except AudioError:
-        raise
+        stream = path.open("rb")
     except FileNotFoundError:
-        raise AudioError(name, "no such file") from None
+        cause = "broken symbolic link" if path.is_symlink() else "no such file"
+        raise AudioError(name, cause) from None
+    except IsADirectoryError:
+        raise AudioError(name, "is a directory, not an audio file") from None
     except PermissionError:
         raise AudioError(name, "permission denied") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise AudioError(name, "symbolic link loop") from None
         raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
-    if st.st_size == 0:
-        raise AudioError(name, "empty file (0 bytes)")
-
-
-def _decode(opener: callable, name: str) -> np.ndarray:  # type: ignore[valid-type]
     try:
-        with opener() as stream:
-            samples = _decode_soundfile(stream)
+        if stream.seekable():
+            empty = os.fstat(stream.fileno()).st_size == 0
+        else:  # a pipe, e.g. <(curl …): both decoders need to seek
+            with stream:
+                stream = io.BytesIO(stream.read())  # type: ignore[assignment]
+            empty = not stream.getbuffer().nbytes  # type: ignore[attr-defined]
+    except OSError as exc:
+        stream.close()
+        raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
+    if empty:
+        stream.close()
+        raise AudioError(name, "empty file (0 bytes)")
+    return stream
+
+
+def _decode(stream: BinaryIO, name: str) -> np.ndarray:
+    try:
+        samples = _decode_soundfile(stream)
         if samples is None:
-            with opener() as stream:
-                samples = _decode_av(stream, name)
+            stream.seek(0)
+            samples = _decode_av(stream, name)
     except AudioError:
         raise
     except MemoryError:
@@ -108,42 +118,94 @@ def _decode_soundfile(stream: BinaryIO) -> np.ndarray | None:
     try:
         with soundfile.SoundFile(stream) as sf:
             rate, channels = sf.samplerate, sf.channels
+            # _BLOCK samples per read whatever the channel count: a header claiming
+            # 1,024 channels must not make one read take a gigabyte
+            frames = max(1024, _BLOCK // channels)
             blocks = (
-                _downmix(block)
-                for block in sf.blocks(blocksize=_BLOCK, dtype="float32", always_2d=True)
+                _downmix(block) for block in sf.blocks(blocksize=frames, dtype="float32", always_2d=True)
             )
-            return _resample(blocks, rate, channels=1)
+            return _resample(blocks, rate, expected=sf.frames)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         log.debug("soundfile cannot decode this input (%s); trying PyAV", exc)
         return None
 
 
 def _downmix(block: np.ndarray) -> np.ndarray:
+    # NaN or infinite samples (a damaged float WAV) would poison every feature frame
+    np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     if block.shape[1] == 1:
         return block[:, 0]
     return block.mean(axis=1, dtype=np.float32)
 
 
-def _resample(blocks: Iterable[np.ndarray], rate: int, channels: int) -> np.ndarray:
-    """Join mono float32 blocks at ``rate`` into one 16 kHz array (streaming, block by block)."""
+class _Samples:
+    """The decoded samples, in an array sized once from the expected length.
+
+    Joining a list of blocks at the end would hold a long file twice at its peak; an
+    array of the announced length is filled in place instead. Its pages are only touched
+    as they are filled, so a header announcing far more than the file holds costs
+    address space, not memory; samples beyond the announced length are still kept.
+    """
+
+    def __init__(self, expected: int) -> None:
+        try:
+            self._buf = np.empty(min(max(expected, 0), _MAX_PREALLOCATED), np.float32)
+        except MemoryError:
+            self._buf = np.empty(0, np.float32)
+        self._size = 0
+        self._extra: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        room = min(len(block), len(self._buf) - self._size)
+        self._buf[self._size : self._size + room] = block[:room]
+        self._size += room
+        if room < len(block):
+            self._extra.append(np.array(block[room:], np.float32))
+
+    def __len__(self) -> int:
+        return self._size + sum(len(b) for b in self._extra)
+
+    def array(self) -> np.ndarray:
+        if self._extra:
+            return np.concatenate([self._buf[: self._size], *self._extra])
+        self._buf.resize(self._size, refcheck=False)  # shrinks in place: no second copy
+        return self._buf
+
+
+def _resample(blocks: Iterable[np.ndarray], rate: int, *, expected: int) -> np.ndarray:
+    """Join mono float32 blocks at ``rate`` (``expected`` frames) into one 16 kHz array."""
+    out = _Samples(-(-expected * SAMPLE_RATE // rate) + SAMPLE_RATE)
     if rate == SAMPLE_RATE:
-        parts = list(blocks)
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        for block in blocks:
+            out.add(block)
+        return out.array()
     import av
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    out: list[np.ndarray] = []
     pts = 0
+    first: np.ndarray | None = None
     for block in blocks:
+        first = block if first is None else first
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(block, dtype=np.float32).reshape(1, -1), format="flt", layout="mono"
         )
         frame.sample_rate = rate
         frame.pts = pts
         pts += block.shape[0]
-        out.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-    out.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
+        for f in resampler.resample(frame):
+            out.add(f.to_ndarray().reshape(-1))
+    for f in resampler.resample(None):
+        out.add(f.to_ndarray().reshape(-1))
+    length = max(1, round(pts * SAMPLE_RATE / rate))  # never nothing from something
+    if first is not None and pts == len(first) and (not len(out) or len(out) + 2 < length):
+        return _interpolate(first, rate, length)  # libswresample keeps back all of a few-ms input
+    return out.array()
+
+
+def _interpolate(samples: np.ndarray, rate: int, length: int) -> np.ndarray:
+    """Linear resampling to ``length`` samples, for inputs too short for libswresample's filter."""
+    positions = np.arange(length) * (rate / SAMPLE_RATE)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
 def _decode_av(stream: BinaryIO, name: str) -> np.ndarray:
@@ -152,13 +214,40 @@ def _decode_av(stream: BinaryIO, name: str) -> np.ndarray:
 
     try:
         container = av.open(stream, mode="r", metadata_errors="ignore")
+    except av.error.EOFError:
+        raise AudioError(name, "cannot decode audio (the file ends before any audio: truncated?)") from None
     except av.error.FFmpegError as exc:
-        raise AudioError(name, f"cannot decode audio (not an audio or video file: {_av_cause(exc)})") from None
+        raise AudioError(
+            name, f"cannot decode audio (not an audio or video file: {_av_cause(exc)})"
+        ) from None
     with container:
         if not container.streams.audio:
-            kind = "a video with no audio track" if container.streams.video else "no audio stream"
-            raise AudioError(name, f"cannot decode audio ({kind})")
-        return np.concatenate(list(_av_samples(container, name)) or [np.zeros(0, np.float32)])
+            raise AudioError(name, f"cannot decode audio ({_no_audio(container)})")
+        out = _Samples(_expected_samples(container))
+        for block in _av_samples(container, name):
+            out.add(block)
+    if not len(out):
+        raise AudioError(name, "cannot decode audio (no audio frames in it: damaged or not audio)")
+    return out.array()
+
+
+def _no_audio(container: object) -> str:
+    fmt = container.format.name  # type: ignore[attr-defined]
+    if fmt == "image2" or fmt.endswith("_pipe"):  # png_pipe, jpeg_pipe, webp_pipe …
+        return "an image, not audio"
+    return "a video with no audio track" if container.streams.video else "no audio stream"  # type: ignore[attr-defined]
+
+
+def _expected_samples(container: object) -> int:
+    """The 16 kHz length the container announces (0 when it does not say)."""
+    stream = container.streams.audio[0]  # type: ignore[attr-defined]
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:  # type: ignore[attr-defined]
+        seconds = container.duration / 1_000_000  # type: ignore[attr-defined]  # AV_TIME_BASE
+    else:
+        return 0
+    return int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE
 
 
 def _av_samples(container: object, name: str) -> Iterator[np.ndarray]:

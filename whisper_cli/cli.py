@@ -59,7 +59,7 @@ def _version(value: bool) -> None:
 
 
 @app.command("transcribe", epilog="Other command: `whisper-cli models` lists the models.")
-def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer declares a CLI
+def transcribe_command(
     inputs: Annotated[
         list[str] | None,
         typer.Argument(
@@ -73,40 +73,66 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
     device: Annotated[Device, typer.Option(help="Where to run the model.", rich_help_panel=MODEL)] = "auto",  # type: ignore[valid-type,assignment]
     compute_type: Annotated[
         ComputeType,  # type: ignore[valid-type]
-        typer.Option(help="Weight/compute precision; default: int8 on CPU, float16 on CUDA.", rich_help_panel=MODEL),
+        typer.Option(
+            help="Weight/compute precision; default: int8 on CPU, float16 on CUDA.", rich_help_panel=MODEL
+        ),
     ] = "default",  # type: ignore[assignment]
     cpu_threads: Annotated[
-        int, typer.Option(min=0, help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL)
+        int,
+        typer.Option(
+            min=0, help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL
+        ),
     ] = 0,
     workers: Annotated[
         int,
         typer.Option(
             min=0,
-            help="Decoders run at once (files in parallel; long files cut into parts); 0: one per core on CPU, 1 on CUDA.",
+            help="Decoders run at once (files in parallel, long files cut into parts); "
+            "0: one per core on CPU, 1 on CUDA.",
             rich_help_panel=MODEL,
         ),
     ] = 0,
     batch_size: Annotated[
         int,
         typer.Option(
-            min=0, help="Batched decoding over speech chunks (N chunks at once); 0: sequential.", rich_help_panel=MODEL
+            min=0,
+            help="Batched decoding over speech chunks (N chunks at once); 0: sequential.",
+            rich_help_panel=MODEL,
         ),
     ] = 0,
     language: Annotated[
         str | None,
-        typer.Option("--language", "-l", help="Spoken language code (en, de, ko, …); default: detect.", rich_help_panel=DECODING),
+        typer.Option(
+            "--language",
+            "-l",
+            help="Spoken language code (en, de, ko, …); default: detect.",
+            rich_help_panel=DECODING,
+        ),
     ] = None,
-    task: Annotated[Task, typer.Option(help="Transcribe, or translate into English.", rich_help_panel=DECODING)] = Task.transcribe,
+    task: Annotated[
+        Task, typer.Option(help="Transcribe, or translate into English.", rich_help_panel=DECODING)
+    ] = Task.transcribe,
     beam_size: Annotated[int, typer.Option(min=1, help="Beam search width.", rich_help_panel=DECODING)] = 5,
     temperature: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="First sampling temperature; raised by 0.2 on fallback up to 1.0.", rich_help_panel=DECODING),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="First sampling temperature; raised by 0.2 on fallback up to 1.0.",
+            rich_help_panel=DECODING,
+        ),
     ] = 0.0,
     initial_prompt: Annotated[
-        str | None, typer.Option(help="Text to prime the first window (names, spelling).", rich_help_panel=DECODING)
+        str | None,
+        typer.Option(help="Text to prime the first window (names, spelling).", rich_help_panel=DECODING),
     ] = None,
     vad: Annotated[
-        bool, typer.Option("--vad/--no-vad", help="Skip non-speech (keeps silence from turning into words).", rich_help_panel=DECODING)
+        bool,
+        typer.Option(
+            "--vad/--no-vad",
+            help="Skip non-speech (keeps silence from turning into words).",
+            rich_help_panel=DECODING,
+        ),
     ] = True,
     level: Annotated[
         bool,
@@ -117,7 +143,12 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
         ),
     ] = True,
     word_timestamps: Annotated[
-        bool, typer.Option("--word-timestamps", help="Time every word (json, jsonl, tsv --tsv-words, subtitles).", rich_help_panel=DECODING)
+        bool,
+        typer.Option(
+            "--word-timestamps",
+            help="Time every word (json, jsonl, tsv --tsv-words, subtitles).",
+            rich_help_panel=DECODING,
+        ),
     ] = False,
     output_format: Annotated[
         list[str] | None,
@@ -131,31 +162,64 @@ def transcribe_command(  # noqa: PLR0913 - one parameter per option is how Typer
     ] = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", "-o", help="Write DIR/<name>.<fmt>, mirroring the input tree.", rich_help_panel=OUTPUT),
+        typer.Option(
+            "--output-dir",
+            "-o",
+            help="Write DIR/<name>.<fmt>, mirroring the input tree.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = None,
     overwrite: Annotated[
         bool,
-        typer.Option("--overwrite", help="Redo inputs whose outputs already exist and are up to date.", rich_help_panel=OUTPUT),
+        typer.Option(
+            "--overwrite",
+            help="Redo inputs whose outputs already exist and are up to date.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = False,
     report: Annotated[
-        Path | None, typer.Option(help="Write a JSON record of the run (per input: status, outputs, error).", rich_help_panel=OUTPUT)
+        Path | None,
+        typer.Option(
+            help="Write a JSON record of the run (per input: status, outputs, error).", rich_help_panel=OUTPUT
+        ),
     ] = None,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders.", rich_help_panel=INPUT)] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into subfolders.", rich_help_panel=INPUT)
+    ] = False,
     from_file: Annotated[
         str | None,
-        typer.Option(help="Read input paths from this file, one per line (- for stdin).", rich_help_panel=INPUT),
+        typer.Option(
+            help="Read input paths from this file, one per line (- for stdin).", rich_help_panel=INPUT
+        ),
     ] = None,
-    max_line_width: Annotated[int | None, typer.Option(min=1, help="Characters per line.", rich_help_panel=LAYOUT)] = None,
-    max_line_count: Annotated[int | None, typer.Option(min=1, help="Lines per cue.", rich_help_panel=LAYOUT)] = None,
-    max_words_per_line: Annotated[int | None, typer.Option(min=1, help="Words per line.", rich_help_panel=LAYOUT)] = None,
-    max_cue_duration: Annotated[float | None, typer.Option(min=0.1, help="Longest cue, seconds.", rich_help_panel=LAYOUT)] = None,
-    min_cue_duration: Annotated[float | None, typer.Option(min=0.0, help="Shortest cue, seconds.", rich_help_panel=LAYOUT)] = None,
+    max_line_width: Annotated[
+        int | None, typer.Option(min=1, help="Characters per line.", rich_help_panel=LAYOUT)
+    ] = None,
+    max_line_count: Annotated[
+        int | None, typer.Option(min=1, help="Lines per cue.", rich_help_panel=LAYOUT)
+    ] = None,
+    max_words_per_line: Annotated[
+        int | None, typer.Option(min=1, help="Words per line.", rich_help_panel=LAYOUT)
+    ] = None,
+    max_cue_duration: Annotated[
+        float | None, typer.Option(min=0.1, help="Longest cue, seconds.", rich_help_panel=LAYOUT)
+    ] = None,
+    min_cue_duration: Annotated[
+        float | None, typer.Option(min=0.0, help="Shortest cue, seconds.", rich_help_panel=LAYOUT)
+    ] = None,
     highlight_words: Annotated[
-        bool, typer.Option("--highlight-words", help="Karaoke cues: underline the word being spoken.", rich_help_panel=LAYOUT)
+        bool,
+        typer.Option(
+            "--highlight-words", help="Karaoke cues: underline the word being spoken.", rich_help_panel=LAYOUT
+        ),
     ] = False,
-    tsv_words: Annotated[bool, typer.Option("--tsv-words", help="TSV: one row per word.", rich_help_panel=OUTPUT)] = False,
+    tsv_words: Annotated[
+        bool, typer.Option("--tsv-words", help="TSV: one row per word.", rich_help_panel=OUTPUT)
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what is being done (model, language, timings).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say what is being done (model, language, timings).")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Debug logs, and tracebacks for errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")

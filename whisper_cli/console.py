@@ -69,7 +69,7 @@ def format_duration(seconds: float) -> str:
     """A short human duration: 42.0 s, 3 min 05 s, 2 h 07 min."""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)

@@ -165,7 +165,7 @@ def _construct(path: Path, device: str, compute_type: str, threads: int, workers
 
 
 def resolve_device(device: str) -> str:
-    """"cpu" or "cuda"; "auto" picks CUDA when a GPU is visible to CTranslate2."""
+    """ "cpu" or "cuda"; "auto" picks CUDA when a GPU is visible to CTranslate2."""
     import ctranslate2
 
     gpus = ctranslate2.get_cuda_device_count()
@@ -302,9 +302,7 @@ def _make_transcribe(whisper: Any) -> TranscribeFn:
     """Wrap a WhisperModel in our TranscribeFn: our options in, our types out."""
     pipelines: dict[str, Any] = {}
 
-    def transcribe(
-        audio: np.ndarray, options: DecodeOptions
-    ) -> tuple[TranscriptInfo, Iterator[Segment]]:
+    def transcribe(audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         engine = whisper
         kwargs = _engine_kwargs(options)
         if options.batch_size > 1:
@@ -346,9 +344,7 @@ def _convert_segments(segments: Any) -> Iterator[Segment]:
     for index, seg in enumerate(segments):
         words = None
         if seg.words is not None:
-            words = tuple(
-                Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in seg.words
-            )
+            words = tuple(Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in seg.words)
         yield Segment(
             id=index,
             start=float(seg.start),

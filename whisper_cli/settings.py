@@ -123,7 +123,9 @@ def _decode_options(o: dict[str, Any]) -> DecodeOptions:
         if language in ("auto", "detect", ""):
             language = None
         elif language not in LANGUAGES:
-            raise UsageError(f"unknown language code {o['language']!r}; use a Whisper code such as en, de, fr, ko, zh")
+            raise UsageError(
+                f"unknown language code {o['language']!r}; use a Whisper code such as en, de, fr, ko, zh"
+            )
     word_timestamps = o["word_timestamps"]
     for flag, wanted in (("--highlight-words", o["highlight_words"]), ("--tsv-words", o["tsv_words"])):
         if wanted and not word_timestamps:
@@ -150,7 +152,9 @@ def _check_model_language(model: str, decode: DecodeOptions) -> None:
     if not model.endswith(".en"):
         return
     if decode.task is Task.translate:
-        raise UsageError(f"{model} is English-only and cannot translate; use a multilingual model such as base")
+        raise UsageError(
+            f"{model} is English-only and cannot translate; use a multilingual model such as base"
+        )
     if decode.language not in (None, "en"):
         raise UsageError(
             f"{model} is English-only: --language {decode.language} needs a multilingual model such as base"
