@@ -1,6 +1,24 @@
-"""``python -m whisper_cli``."""
+"""``python -m whisper_cli`` and the ``whisper-cli`` script.
 
-from whisper_cli.cli import main
+``--version`` is answered here, before Typer and the CLI module are imported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Entry point: the version at once, anything else through the Typer app."""
+    if sys.argv[1:] == ["--version"]:
+        from whisper_cli import __version__
+
+        sys.stdout.write(f"whisper-cli {__version__}\n")
+        return
+    from whisper_cli.cli import main as cli_main
+
+    cli_main()
+
 
 if __name__ == "__main__":
     main()
