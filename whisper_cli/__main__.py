@@ -5,11 +5,18 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     """Entry point: the version at once, anything else through the Typer app."""
+    # SIGTERM stops like Ctrl-C from the first instant, not only once Typer is imported.
+    signal.signal(signal.SIGTERM, _stop)
     if sys.argv[1:] == ["--version"]:
         from whisper_cli import __version__
 

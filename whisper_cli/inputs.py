@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whisper_cli.audio import STDIN, display_name
+from whisper_cli.errors import UsageError
 from whisper_cli.sinks import PARTIAL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def collect_inputs(args: Iterable[str], *, recursive: bool = False) -> Collectio
             found.append((STDIN, Path()))
             continue
         matched = list(_expand(arg, recursive, result))
-        if not matched:
+        if not matched and not _exists(arg, recursive):  # a folder with no media is not missing
             result.missing.append(arg)
         found.extend(matched)
     result.inputs = _dedupe_and_relativise(found)
@@ -89,6 +90,10 @@ def _expand(arg: str, recursive: bool, result: Collection) -> Iterator[tuple[str
                 yield match, sub.parent
             else:
                 result.skipped += 1
+
+
+def _exists(arg: str, recursive: bool) -> bool:
+    return os.path.lexists(arg) or bool(_GLOB_CHARS & set(arg) and glob.glob(arg, recursive=recursive))
 
 
 def _walk(root: Path, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
@@ -131,7 +136,9 @@ def _dedupe_and_relativise(found: list[tuple[str, Path]]) -> list[Input]:
     roots = [os.path.abspath(root) for source, root in unique if source != STDIN]
     base = os.path.commonpath(roots) if roots else os.getcwd()
     return [
-        Input(source, Path("stdin") if source == STDIN else Path(os.path.relpath(os.path.abspath(source), base)))
+        Input(
+            source, Path("stdin") if source == STDIN else Path(os.path.relpath(os.path.abspath(source), base))
+        )
         for source, _ in unique
     ]
 
@@ -143,6 +150,9 @@ def plan_outputs(
 
     Inputs whose outputs would collide (``intro.mp3`` and ``intro.wav`` in one folder)
     keep their extension in the name instead (``intro.mp3.srt``).
+
+    Raises:
+        UsageError: two inputs would still share an output, or an output would replace an input.
     """
     stems = {item: _stem_path(item, output_dir, keep_suffix=False) for item in inputs}
     counts = Counter(stems.values())
@@ -152,7 +162,24 @@ def plan_outputs(
         if counts[stem] > 1:
             stem = _stem_path(item, output_dir, keep_suffix=True)
         plan[item] = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in formats}
+    _check_plan(plan)
     return plan
+
+
+def _check_plan(plan: dict[Input, dict[str, Path]]) -> None:
+    # Keeping the extension can still collide (a.mp3 + a.wav + a.mp3.flac), and an audio
+    # file named like an output (talk.txt holding WAV data) would be replaced by its transcript.
+    sources = {os.path.abspath(item.source) for item in plan if item.source != STDIN}
+    owners: dict[str, Input] = {}
+    for item, targets in plan.items():
+        for path in targets.values():
+            key = os.path.abspath(path)
+            if key in sources:
+                raise UsageError(f"{display_name(path)}: an output would replace an input; use --output-dir")
+            first = owners.setdefault(key, item)
+            if first is not item:
+                where = display_name(path)
+                raise UsageError(f"{first.name} and {item.name} would both be written to {where}")
 
 
 def _stem_path(item: Input, output_dir: Path | None, *, keep_suffix: bool) -> Path:

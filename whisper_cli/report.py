@@ -12,18 +12,26 @@ from whisper_cli import __version__
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.errors import OutputError
 from whisper_cli.runner import BatchResult, Status
+from whisper_cli.sinks import PARTIAL_PREFIX
 
 REPORT_VERSION = 1
 
 
-def print_summary(result: BatchResult, reporter: Reporter) -> None:
-    """Files done, skipped, failed (with reasons), audio time, wall time and speed."""
+def print_summary(result: BatchResult, reporter: Reporter, *, ignored: int = 0) -> None:
+    """Files done, skipped, failed (with reasons), audio time, wall time and speed.
+
+    ``ignored``: the non-media files found in the folders, left alone.
+    """
     done, skipped, failed = (result.count(s) for s in (Status.done, Status.skipped, Status.failed))
     audio = result.audio_seconds
     speed = f", {audio / result.wall:.1f}× real time" if result.wall > 0 and audio > 0 else ""
     parts = [f"{done} done", f"{skipped} skipped", f"{failed} failed"]
     if result.interrupted:
-        parts.append(f"{result.count(Status.pending) + result.count(Status.interrupted)} not done (interrupted)")
+        parts.append(
+            f"{result.count(Status.pending) + result.count(Status.interrupted)} not done (interrupted)"
+        )
+    if ignored:
+        parts.append(f"{ignored} non-media file(s) ignored")
     reporter.info(
         f"{', '.join(parts)}; {audio / 3600:.2f} h of audio in {format_duration(result.wall)}{speed}"
     )
@@ -32,8 +40,11 @@ def print_summary(result: BatchResult, reporter: Reporter) -> None:
             reporter.info(f"  failed: {outcome.input.name}: {outcome.error}")
 
 
-def report_document(result: BatchResult, settings: dict[str, Any]) -> dict[str, Any]:
-    """The --report JSON document: one record per input, in input order."""
+def report_document(result: BatchResult, settings: dict[str, Any], *, ignored: int = 0) -> dict[str, Any]:
+    """The --report JSON document: one record per input, in input order.
+
+    ``ignored``: the non-media files found in the folders, left alone.
+    """
     return {
         "report_version": REPORT_VERSION,
         "whisper_cli_version": __version__,
@@ -42,6 +53,7 @@ def report_document(result: BatchResult, settings: dict[str, Any]) -> dict[str, 
         "wall_seconds": round(result.wall, 3),
         "audio_seconds": round(result.audio_seconds, 3),
         "counts": {s.value: result.count(s) for s in Status},
+        "ignored": ignored,
         "inputs": [
             {
                 "path": o.input.source,
@@ -58,13 +70,18 @@ def report_document(result: BatchResult, settings: dict[str, Any]) -> dict[str, 
 
 
 def write_report(path: Path, document: dict[str, Any]) -> None:
-    """Write the report atomically (temp file + rename)."""
+    """Write the report atomically (temp file + rename); no temp file is left behind."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".whisper-cli-partial-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=".json")
+        # backslashreplace: a non-UTF-8 file name (a lone surrogate) becomes a JSON \udcXX escape
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             json.dump(document, f, ensure_ascii=False, indent=2)
             f.write("\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # failed or interrupted before the rename

@@ -99,6 +99,29 @@ class Runner:
         """Transcribe every job; ``load`` is called once, while the first files decode."""
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
+        decoded: queue.Queue[tuple[int, Job, np.ndarray | AudioError] | None] = queue.Queue(
+            maxsize=self.workers
+        )
+        interrupted = False
+        try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
+            todo = self._todo(jobs, outcomes)
+            self.reporter.start_batch(len(todo))
+            decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
+            decoder.start()
+            transcribe = load() if todo else None
+            self._consume(decoded, transcribe, outcomes)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            self._stop.set()
+            _drain(decoded)
+        result = BatchResult(wall=time.monotonic() - started, interrupted=interrupted)
+        for index, job in enumerate(jobs):
+            result.outcomes.append(outcomes.get(index) or Outcome(job.input, Status.pending))
+        return result
+
+    def _todo(self, jobs: list[Job], outcomes: dict[int, Outcome]) -> list[tuple[int, Job]]:
+        """The jobs to run; those whose outputs are complete and up to date are recorded as skipped."""
         todo = []
         for index, job in enumerate(jobs):
             if not self.overwrite and is_up_to_date(job):
@@ -107,26 +130,7 @@ class Runner:
                 todo.append((index, job))
         if outcomes:
             log.info("%d input(s) already transcribed: skipped (--overwrite redoes them)", len(outcomes))
-        self.reporter.start_batch(len(todo))
-        decoded: queue.Queue[tuple[int, Job, np.ndarray | AudioError] | None] = queue.Queue(
-            maxsize=self.workers
-        )
-        decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
-        decoder.start()
-        interrupted = False
-        try:
-            transcribe = load() if todo else None
-            self._consume(decoded, transcribe, outcomes)
-        except KeyboardInterrupt:
-            interrupted = True
-            self._stop.set()
-        finally:
-            self._stop.set()
-            _drain(decoded)
-        result = BatchResult(wall=time.monotonic() - started, interrupted=interrupted)
-        for index, job in enumerate(jobs):
-            result.outcomes.append(outcomes.get(index) or Outcome(job.input, Status.pending))
-        return result
+        return todo
 
     def _decode_ahead(self, todo: list[tuple[int, Job]], out: queue.Queue) -> None:
         """Decode inputs in order, at most ``workers`` ahead of the transcription."""
@@ -162,9 +166,9 @@ class Runner:
     def _work(self, decoded: queue.Queue, transcribe: TranscribeFn, outcomes: dict) -> None:
         """Take decoded inputs until none are left (several threads may share the queue)."""
         while not self._stop.is_set():
-            item = decoded.get()
+            item = _get(decoded, self._stop)
             if item is None:
-                decoded.put(None)  # let the other workers see the end too
+                _put(decoded, None, self._stop)  # let the other workers see the end too
                 return
             index, job, audio = item
             outcomes[index] = Outcome(job.input, Status.interrupted)
@@ -172,15 +176,17 @@ class Runner:
 
     def _one(self, job: Job, audio: np.ndarray | AudioError, transcribe: TranscribeFn) -> Outcome:
         started = time.monotonic()
-        if isinstance(audio, AudioError):
-            self.reporter.failed(str(audio))
-            return Outcome(job.input, Status.failed, error=audio.cause)
         key = job.input.source
         try:
+            if isinstance(audio, AudioError):
+                self.reporter.failed(str(audio))
+                return Outcome(job.input, Status.failed, error=audio.cause)
             info, segments = transcribe(audio, self.decode)
             del audio  # the engine holds what it needs; let a long file's samples go early
             if self.decode.language is None:
-                log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
+                log.info(
+                    "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
+                )
             self.reporter.start_file(key, job.input.name, info.duration)
             self._write(job, info, segments)
         except _Stop:
@@ -210,7 +216,9 @@ class Runner:
         sinks = _sinks(job)
         options = replace(self.writer_options, source=job.input.name if job.input.source != STDIN else "-")
         try:
-            writers = [make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks)]
+            writers = [
+                make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks, strict=True)
+            ]
             _each(writers, sinks, lambda w: w.start(info))
             for segment in segments:
                 if self._stop.is_set():
@@ -227,7 +235,7 @@ class Runner:
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:
-    for writer, sink in zip(writers, sinks):
+    for writer, sink in zip(writers, sinks, strict=True):
         try:
             call(writer)
         except BrokenPipeError:
@@ -257,6 +265,16 @@ def is_up_to_date(job: Job) -> bool:
         return all(path.stat().st_mtime >= source_mtime for path in job.targets.values())
     except OSError:
         return False
+
+
+def _get(q: queue.Queue, stop: threading.Event) -> object:
+    """The next item; None once the run is stopping (the decoder may never send its end mark)."""
+    while not stop.is_set():
+        try:
+            return q.get(timeout=0.2)
+        except queue.Empty:
+            continue
+    return None
 
 
 def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:

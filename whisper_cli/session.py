@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from whisper_cli.audio import STDIN, display_name
 from whisper_cli.console import Reporter
 from whisper_cli.errors import ExitCode, UsageError
 from whisper_cli.inputs import Collection, Input, collect_inputs, plan_outputs, read_file_list
-from whisper_cli.model import get_whisper
+from whisper_cli.model import ModelSpec, default_workers, get_whisper, resolve_device
 from whisper_cli.report import print_summary, report_document, write_report
 from whisper_cli.runner import BatchResult, Job, Outcome, Runner, Status
 from whisper_cli.settings import RunSettings
@@ -25,10 +31,9 @@ def run_session(settings: RunSettings) -> int:
     if not collection.inputs:
         raise UsageError(_nothing_found(collection))
     jobs, to_stdout = _jobs(collection.inputs, settings)
+    settings = replace(settings, model=_concrete(settings.model))
     # A bar and live transcript lines cannot share one terminal: the text is the progress.
     reporter = Reporter(quiet=settings.quiet or (to_stdout and sys.stdout.isatty()))
-    if collection.skipped:
-        log.info("%d non-media file(s) in the folders were left alone", collection.skipped)
     runner = Runner(
         settings.decode,
         settings.writer,
@@ -36,18 +41,53 @@ def run_session(settings: RunSettings) -> int:
         workers=settings.model.workers,
         overwrite=settings.overwrite,
     )
-    with reporter:
-        for missing in collection.missing:
-            reporter.failed(f"{display_name(missing)}: no such file or directory")
-        result = runner.run(jobs, lambda: _load(settings))
-    result.outcomes[:0] = [
-        Outcome(Input(m, Path(m)), Status.failed, error="no such file or directory") for m in collection.missing
-    ]
-    if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
-        print_summary(result, reporter)
-    if settings.report is not None:
-        write_report(settings.report, report_document(result, settings.describe()))
+    with _stop_once():
+        with reporter:
+            for missing in collection.missing:
+                reporter.failed(f"{display_name(missing)}: no such file or directory")
+            result = runner.run(jobs, lambda: _load(settings))
+        result.outcomes[:0] = [
+            Outcome(Input(m, Path(m)), Status.failed, error="no such file or directory")
+            for m in collection.missing
+        ]
+        if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
+            print_summary(result, reporter, ignored=collection.skipped)
+        if settings.report is not None:
+            document = report_document(result, settings.describe(), ignored=collection.skipped)
+            write_report(settings.report, document)
     return _exit_code(result)
+
+
+@contextmanager
+def _stop_once() -> Iterator[None]:
+    """Let Ctrl-C and SIGTERM stop the run once; a second one, while the run stops, is ignored.
+
+    Stopping takes at most the current segment (per worker); a second signal must not cut
+    short the discarding of partial files or the summary and report of the first.
+    Ignored signals (a background job's SIGINT) stay ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Callable[[int, object], None]] = {}
+    stopping = False
+
+    def once(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            previous[signum](signum, frame)  # raises KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = handler
+            signal.signal(signum, once)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _arguments(settings: RunSettings) -> list[str]:
@@ -59,7 +99,10 @@ def _arguments(settings: RunSettings) -> list[str]:
 
 def _read_list(source: str) -> list[str]:
     if source == STDIN:
-        return read_file_list(sys.stdin)
+        if sys.stdin is None:
+            raise UsageError("--from-file -: standard input is closed")
+        # bytes decoded as the OS does, so that any file name `find` prints can be opened
+        return read_file_list(os.fsdecode(line) for line in sys.stdin.buffer)
     try:
         with open(source, encoding="utf-8", errors="surrogateescape") as f:
             return read_file_list(f)
@@ -80,6 +123,13 @@ def _jobs(inputs: list[Input], settings: RunSettings) -> tuple[list[Job], bool]:
         return [Job(inputs[0], settings.formats, None)], True
     plan = plan_outputs(inputs, settings.formats, settings.output_dir)
     return [Job(item, settings.formats, plan[item]) for item in inputs], False
+
+
+def _concrete(spec: ModelSpec) -> ModelSpec:
+    """The spec with the worker count decided (it sizes the runner as well as the model)."""
+    if spec.workers:
+        return spec
+    return replace(spec, workers=default_workers(resolve_device(spec.device)))
 
 
 def _load(settings: RunSettings) -> TranscribeFn:
