@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ from whisper_cli import __version__
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.errors import OutputError
 from whisper_cli.runner import BatchResult, Status
-from whisper_cli.sinks import PARTIAL_PREFIX
+from whisper_cli.sinks import AtomicFileSink
 
 REPORT_VERSION = 1
 
@@ -70,18 +68,15 @@ def report_document(result: BatchResult, settings: dict[str, Any], *, ignored: i
 
 
 def write_report(path: Path, document: dict[str, Any]) -> None:
-    """Write the report atomically (temp file + rename); no temp file is left behind."""
-    tmp = None
+    """Write the report atomically, like every output (temp file + rename)."""
+    sink = AtomicFileSink(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=".json")
-        # backslashreplace: a non-UTF-8 file name (a lone surrogate) becomes a JSON \udcXX escape
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-            json.dump(document, f, ensure_ascii=False, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
+        # ASCII escapes: every file name survives, a non-UTF-8 one as a \udcXX escape.
+        json.dump(document, sink.open(), indent=2)
+        sink.commit()
     except OSError as exc:
+        sink.discard()
         raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)  # failed or interrupted before the rename
+    except BaseException:
+        sink.discard()
+        raise
