@@ -56,3 +56,33 @@ def test_empty_stream():
 
     info, segments = transcribe_chunks(fake, iter(()), DecodeOptions(), 0.0)
     assert list(segments) == [] and info.duration == 0.0
+
+
+def test_long_input_is_streamed_through_the_cli_with_the_real_model(
+    cli, tiny_model_path, tmp_path, monkeypatch
+):
+    """With the thresholds lowered, a 150 s file takes the chunked path end to end."""
+    import json
+
+    import soundfile as sf
+
+    from tests.conftest import SAMPLES, sample_text, wer
+
+    monkeypatch.setattr("whisper_cli.runner.LONG_SECONDS", 60.0)
+    monkeypatch.setattr("whisper_cli.chunked.CHUNK_SECONDS", 55.0)
+    chunk_calls = []
+    from whisper_cli import runner
+
+    real = runner.transcribe_chunks
+    monkeypatch.setattr(runner, "transcribe_chunks", lambda *a, **k: chunk_calls.append(1) or real(*a, **k))
+    audio, rate = sf.read(SAMPLES / "lecture.flac", dtype="float32")
+    gap = np.zeros(rate, np.float32)
+    long = tmp_path / "long.flac"
+    sf.write(long, np.concatenate([audio, gap, audio, gap, audio]), rate)
+    res = cli(str(long), "-m", tiny_model_path, "-f", "jsonl", "--workers", "1")
+    assert res.exit_code == 0, res.stderr
+    assert chunk_calls == [1]
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["id"] for r in records] == list(range(len(records)))
+    assert [r["start"] for r in records] == sorted(r["start"] for r in records) and records[-1]["end"] > 140
+    assert wer(" ".join([sample_text("lecture")] * 3), " ".join(r["text"] for r in records)) <= 0.1

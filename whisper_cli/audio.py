@@ -240,35 +240,29 @@ def _no_audio(container: object) -> str:
 
 def _expected_samples(container: object) -> int:
     """The 16 kHz length the container announces (0 when it does not say)."""
+    seconds = _announced_seconds(container)
+    return 0 if seconds is None else int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE
+
+
+def _announced_seconds(container: object) -> float | None:
+    """The audio stream's length as the container announces it, if it does."""
     stream = container.streams.audio[0]  # type: ignore[attr-defined]
     if stream.duration is not None and stream.time_base is not None:
-        seconds = float(stream.duration * stream.time_base)
-    elif container.duration is not None:  # type: ignore[attr-defined]
-        seconds = container.duration / 1_000_000  # type: ignore[attr-defined]  # AV_TIME_BASE
-    else:
-        return 0
-    return int(seconds * SAMPLE_RATE * 1.01) + SAMPLE_RATE
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:  # type: ignore[attr-defined]
+        return container.duration / 1_000_000  # type: ignore[attr-defined]  # AV_TIME_BASE
+    return None
 
 
 def _av_samples(container: object, name: str) -> Iterator[np.ndarray]:
     import av
 
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     decoded = 0
     packets = container.demux(container.streams.audio[0])  # type: ignore[attr-defined]
     try:
-        for packet in packets:
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue  # one damaged packet: skip it, as ffmpeg does
-            for frame in frames:
-                frame.pts = None  # timestamps of damaged files confuse the resampler
-                for out in resampler.resample(frame):
-                    decoded += out.samples
-                    yield out.to_ndarray().reshape(-1)
-        for out in resampler.resample(None):
-            yield out.to_ndarray().reshape(-1)
+        for block in _resampled(_av_frames(packets)):
+            decoded += len(block)
+            yield block
     except av.error.FFmpegError as exc:
         if decoded == 0:
             raise AudioError(name, f"cannot decode audio ({_av_cause(exc)})") from None
@@ -280,6 +274,135 @@ def _av_samples(container: object, name: str) -> Iterator[np.ndarray]:
         )
 
 
+def _av_frames(packets: Iterable[object]) -> Iterator[object]:
+    import av
+
+    for packet in packets:
+        try:
+            frames = packet.decode()  # type: ignore[attr-defined]
+        except av.error.InvalidDataError:
+            continue  # one damaged packet: skip it, as ffmpeg does
+        for frame in frames:
+            frame.pts = None  # timestamps of damaged files confuse the resampler
+            yield frame
+
+
+def _resampled(frames: Iterable[object]) -> Iterator[np.ndarray]:
+    """16 kHz mono blocks from decoded frames whose rate, layout or format may change midway
+    (a damaged MP3 frame header does that): one resampler per run of alike frames."""
+    import av
+
+    resampler, setup = None, None
+    for frame in frames:
+        this = (frame.format.name, frame.layout.name, frame.sample_rate)  # type: ignore[attr-defined]
+        if this != setup:
+            if resampler is not None:
+                yield from _flushed(resampler)
+            resampler, setup = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE), this
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().reshape(-1)
+    if resampler is not None:
+        yield from _flushed(resampler)
+
+
+def _flushed(resampler: object) -> Iterator[np.ndarray]:
+    for out in resampler.resample(None):  # type: ignore[attr-defined]
+        yield out.to_ndarray().reshape(-1)
+
+
 def _av_cause(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return text.split(":")[-1].strip().rstrip(".").lower() or type(exc).__name__
+
+
+# --- streaming, for recordings too long to hold whole (see chunked.py) --------------------
+
+
+def audio_duration(source: AudioSource) -> float | None:
+    """The length in seconds that the file's header announces, without decoding it.
+
+    None for stdin, for a file that does not say, and for one that cannot be opened
+    (decoding it will give the real error).
+    """
+    if str(source) == STDIN:
+        return None
+    try:
+        with open(source, "rb") as f:
+            head = f.read(4)
+        if head in _SNDFILE_MAGIC:
+            import soundfile
+
+            info = soundfile.info(os.fspath(source))
+            return info.frames / info.samplerate if info.samplerate else None
+        import av
+
+        with av.open(os.fspath(source), metadata_errors="ignore") as container:
+            return _announced_seconds(container) if container.streams.audio else None
+    except Exception:  # any reason not to know: the decoder reports it properly
+        return None
+
+
+def iter_audio(source: AudioSource) -> Iterator[np.ndarray]:
+    """Decode ``source`` block by block (16 kHz mono float32), holding one block at a time.
+
+    Raises:
+        AudioError: as ``load_audio``; a failure after some blocks ends the stream with it.
+    """
+    name = display_name(source)
+    try:
+        with _open(Path(source), name) as stream:
+            yield from _stream_decode(stream, name)
+    except AudioError:
+        raise
+    except MemoryError:
+        raise AudioError(name, "not enough memory to decode") from None
+    except OSError as exc:
+        raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _stream_decode(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
+    import soundfile
+
+    head = stream.read(4)
+    stream.seek(0)
+    if head in _SNDFILE_MAGIC:
+        try:
+            sf = soundfile.SoundFile(stream)
+        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+            stream.seek(0)  # not for libsndfile after all: PyAV below
+        else:
+            with sf:
+                frames = max(1024, _BLOCK // sf.channels)
+                blocks = (_downmix(b) for b in sf.blocks(blocksize=frames, dtype="float32", always_2d=True))
+                yield from _resample_stream(blocks, sf.samplerate)
+            return
+    import av
+
+    try:
+        container = av.open(stream, mode="r", metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise AudioError(name, f"cannot decode audio ({_av_cause(exc)})") from None
+    with container:
+        if not container.streams.audio:
+            raise AudioError(name, f"cannot decode audio ({_no_audio(container)})")
+        yield from _av_samples(container, name)
+
+
+def _resample_stream(blocks: Iterable[np.ndarray], rate: int) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at ``rate`` as 16 kHz blocks, one at a time."""
+    if rate == SAMPLE_RATE:
+        yield from blocks
+        return
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    pts = 0
+    for block in blocks:
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block, dtype=np.float32).reshape(1, -1), format="flt", layout="mono"
+        )
+        frame.sample_rate, frame.pts = rate, pts
+        pts += len(block)
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().reshape(-1)
+    yield from _flushed(resampler)

@@ -50,13 +50,13 @@ def transcribe_chunks(
     options: DecodeOptions,
     duration: float,
     *,
-    chunk_seconds: float = CHUNK_SECONDS,
+    chunk_seconds: float | None = None,
 ) -> tuple[TranscriptInfo, Iterator[Segment]]:
     """Like ``transcribe`` on the whole recording, but holding one chunk at a time.
 
     ``duration`` is the recording's length as far as known up front (for progress).
     """
-    stream = chunks(blocks, int(chunk_seconds * SAMPLE_RATE))
+    stream = chunks(blocks, int((chunk_seconds or CHUNK_SECONDS) * SAMPLE_RATE))
     first = next(stream, None)
     if first is None:
         return transcribe(np.zeros(0, np.float32), options)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from whisper_cli.audio import STDIN, load_audio
+from whisper_cli.audio import STDIN, audio_duration, iter_audio, load_audio
+from whisper_cli.chunked import LONG_SECONDS, transcribe_chunks
 from whisper_cli.console import Reporter
 from whisper_cli.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.inputs import Input
@@ -80,6 +81,22 @@ class BatchResult:
         return sum(o.duration or 0.0 for o in self.outcomes if o.status is Status.done)
 
 
+@dataclass(frozen=True, slots=True)
+class LongAudio:
+    """An input too long to hold whole: decoded block by block while it is transcribed."""
+
+    source: str
+    duration: float  # as the file's header announces it
+
+
+def _read(source: str) -> np.ndarray | LongAudio:
+    """The whole input, or a LongAudio for recordings over LONG_SECONDS (bounded memory)."""
+    duration = audio_duration(source)
+    if duration is not None and duration > LONG_SECONDS:
+        return LongAudio(source, duration)
+    return load_audio(source)
+
+
 class _Stop(Exception):
     """Raised inside a worker when the run is being stopped."""
 
@@ -138,7 +155,7 @@ class Runner:
             if self._stop.is_set():
                 break
             try:
-                item: np.ndarray | AudioError = load_audio(job.input.source)
+                item: np.ndarray | LongAudio | AudioError = _read(job.input.source)
             except AudioError as exc:
                 item = exc
             except Exception as exc:  # an unexpected decoder bug fails this file only
@@ -174,15 +191,18 @@ class Runner:
             outcomes[index] = Outcome(job.input, Status.interrupted)
             outcomes[index] = self._one(job, audio, transcribe)
 
-    def _one(self, job: Job, audio: np.ndarray | AudioError, transcribe: TranscribeFn) -> Outcome:
+    def _one(self, job: Job, audio: np.ndarray | LongAudio | AudioError, transcribe: TranscribeFn) -> Outcome:
         started = time.monotonic()
         key = job.input.source
         try:
             if isinstance(audio, AudioError):
                 self.reporter.failed(str(audio))
                 return Outcome(job.input, Status.failed, error=audio.cause)
-            info, segments = transcribe(audio, self.decode)
-            del audio  # the engine holds what it needs; let a long file's samples go early
+            if isinstance(audio, LongAudio):
+                blocks = iter_audio(audio.source)
+                info, segments = transcribe_chunks(transcribe, blocks, self.decode, audio.duration)
+            else:
+                info, segments = transcribe(audio, self.decode)
             if self.decode.language is None:
                 log.info(
                     "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
@@ -191,9 +211,12 @@ class Runner:
             self._write(job, info, segments)
         except _Stop:
             return Outcome(job.input, Status.interrupted)
-        except WhisperCliError as exc:
-            self.reporter.failed(str(exc) if isinstance(exc, OutputError) else f"{job.input.name}: {exc}")
-            return Outcome(job.input, Status.failed, error=str(exc))
+        except WhisperCliError as exc:  # an AudioError or OutputError names its file already
+            named = isinstance(exc, (AudioError, OutputError))
+            self.reporter.failed(str(exc) if named else f"{job.input.name}: {exc}")
+            return Outcome(
+                job.input, Status.failed, error=exc.cause if isinstance(exc, AudioError) else str(exc)
+            )
         except (BrokenPipeError, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug or engine failure costs this file, not the batch
