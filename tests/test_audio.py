@@ -115,10 +115,12 @@ def test_display_name_is_one_printable_line():
 def test_every_bad_input_is_one_line_and_nonzero_through_the_real_cli(tmp_path):
     """The same inputs end to end: one line each naming the file, no traceback, exit 1 or 2."""
     causes = _bad_inputs(tmp_path)
-    for name in causes:
+    for name, cause in causes.items():
         res = run_cli(str(tmp_path / name), "-m", "tiny.en")
         stderr = res.stderr.decode()
         assert res.returncode in (1, 2), (name, stderr)
         assert stderr.count("\n") == 1, stderr
         assert str(tmp_path / name) in stderr and "Traceback" not in stderr
+        # a folder argument is searched for media, so an empty one says that instead
+        assert (cause if name != "folder.wav" else "no audio or video files found") in stderr
         assert res.stdout == b""

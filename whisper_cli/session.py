@@ -29,7 +29,7 @@ def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
     collection = collect_inputs(_arguments(settings), recursive=settings.recursive)
     if not collection.inputs:
-        raise UsageError(_nothing_found(collection))
+        raise UsageError(_nothing_found(collection, _arguments_named(settings)))
     jobs, to_stdout = _jobs(collection.inputs, settings)
     settings = replace(settings, model=_concrete(settings.model))
     # A bar and live transcript lines cannot share one terminal: the text is the progress.
@@ -110,11 +110,17 @@ def _read_list(source: str) -> list[str]:
         raise UsageError(f"--from-file {display_name(source)}: {exc.strerror or exc}") from None
 
 
-def _nothing_found(collection: Collection) -> str:
+def _arguments_named(settings: RunSettings) -> str:
+    """The inputs as the user gave them, for a message (at most three)."""
+    names = [display_name(a) for a in settings.inputs[:3]] or [f"--from-file {settings.from_file}"]
+    return ", ".join(names) + (", …" if len(settings.inputs) > 3 else "")
+
+
+def _nothing_found(collection: Collection, arguments: str) -> str:
     if collection.missing:
         names = ", ".join(display_name(m) for m in collection.missing[:3])
         return f"{names}: no such file or directory"
-    return f"no audio or video files found ({collection.skipped} other file(s) left alone)"
+    return f"{arguments}: no audio or video files found ({collection.skipped} other file(s) left alone)"
 
 
 def _jobs(inputs: list[Input], settings: RunSettings) -> tuple[list[Job], bool]:
