@@ -118,13 +118,15 @@ def get_whisper(
     from whisper_cli.loudness import levelled  # numpy: not at --help time
     from whisper_cli.parallel import in_parts
 
-    transcribe = _make_transcribe(whisper)
+    # Each part is levelled in its own decoder thread, so levelling (a VAD pass) runs in
+    # parallel too. Cuts are chosen on the raw audio: the quietest 0.5 s near a split is
+    # a pause even next to a quiet speaker, whose speech is still louder than their pauses.
+    transcribe = levelled(_make_transcribe(whisper))
     if workers > 1:
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
         transcribe = in_parts(transcribe, pool, workers)
-    # Levelling comes first, so that the cuts between parts fall in pauses, not in quiet speech.
-    return levelled(transcribe)
+    return transcribe
 
 
 def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
