@@ -115,13 +115,15 @@ def get_whisper(
     """
     spec = ModelSpec(model, device, compute_type, cpu_threads, workers)
     whisper = load_model(spec, download=download)
-    from whisper_cli.loudness import levelled  # numpy: not at --help time
+    from whisper_cli.guards import guard  # numpy: not at --help time
+    from whisper_cli.loudness import levelled
     from whisper_cli.parallel import in_parts
 
     # Each part is levelled in its own decoder thread, so levelling (a VAD pass) runs in
     # parallel too. Cuts are chosen on the raw audio: the quietest 0.5 s near a split is
     # a pause even next to a quiet speaker, whose speech is still louder than their pauses.
-    transcribe = levelled(_make_transcribe(whisper))
+    # Inside the levelling, the guards see (and re-decode) the audio the engine sees.
+    transcribe = levelled(guard(_make_transcribe(whisper)))
     if workers > 1:
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")

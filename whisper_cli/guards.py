@@ -1,0 +1,234 @@
+"""Guards against invented text: repetition loops and the model's stock non-speech phrases.
+
+Whisper conditions each 30 s window on the text of the one before. Once it writes the
+same sentence twice it tends to keep doing so, for minutes, whatever the audio says;
+decoding the same audio again *without* that conditioning usually breaks the loop
+(https://github.com/openai/whisper/discussions/679). On silence, hum and music it also
+writes a few stock phrases ("You", "Thank you.", "Thanks for watching!") learnt from
+subtitles; those are dropped only when the model itself says the window is probably not
+speech, so a spoken "thank you" stays.
+
+``guard(transcribe)`` wraps a TranscribeFn with both checks and keeps it streaming: a
+segment is passed on as soon as it arrives, except repeats of the text just passed on,
+which wait (at most ``max_repeats`` - 1 of them) until the run ends or proves a loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
+
+if TYPE_CHECKING:  # numpy only for annotations: model.py imports this module at CLI start-up
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000  # Hz: the audio a TranscribeFn receives
+FRAMES_PER_SECOND = 100  # Segment.seek counts 10 ms mel frames
+MAX_REPEATS = 3  # a segment text may come this many times in a row; one more is a loop
+NGRAM_REPEATS = 8  # inside one segment, a phrase said more often in a row is a loop
+# Texts the model writes on non-speech (normalised: lower case, no punctuation).
+PHANTOM_TEXTS = frozenset(
+    {
+        "you",
+        "thank you",
+        "thank you very much",
+        "thanks",
+        "thanks for watching",
+        "thank you for watching",
+        "thanks for listening",
+        "thank you for listening",
+        "please subscribe",
+        "please subscribe to my channel",
+        "subscribe",
+        "like and subscribe",
+        "bye",
+        "bye bye",
+        "the end",
+        "so",
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "music",
+        "applause",
+        "silence",
+        "blank audio",
+        "",  # "...", "♪", "-": punctuation or symbols only
+    }
+)
+# A phantom text is dropped when the model's "not speech" probability for its window is at
+# least this. Measured with tiny.en (docs/robustness.md): on silence, hum and tones the
+# stock phrases came at 0.83-0.98; the same phrases spoken (espeak-ng) at 0.16-0.56.
+PHANTOM_NO_SPEECH_PROB = 0.7
+
+_NON_WORD = re.compile(r"[^\w\s']+|_")
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation and symbols dropped, spaces collapsed: the key for repeats."""
+    return " ".join(_NON_WORD.sub(" ", text.lower()).replace("'", "").split())
+
+
+def is_phantom(segment: Segment) -> bool:
+    """True for a stock non-speech phrase in a window the model itself doubts is speech."""
+    if normalise(segment.text) not in PHANTOM_TEXTS:
+        return False
+    return segment.no_speech_prob >= PHANTOM_NO_SPEECH_PROB
+
+
+def drop_phantoms(segments: Iterable[Segment]) -> Iterator[Segment]:
+    """``segments`` without ``is_phantom`` ones (streaming)."""
+    for segment in segments:
+        if is_phantom(segment):
+            log.debug("dropped %r at %.1f s: a non-speech phrase", segment.text, segment.start)
+        else:
+            yield segment
+
+
+def repeated_ngram(text: str, *, max_repeats: int = NGRAM_REPEATS) -> bool:
+    """True when one n-gram, said more than ``max_repeats`` times in a row, fills half of ``text``.
+
+    "the next one, the next one, …" (60 times) is; a sentence that says a word twice is not.
+    """
+    words = normalise(text).split()
+    for n in range(1, len(words) // (max_repeats + 1) + 1):
+        for start in range(n):
+            run = _longest_run(words, n, start)
+            if run > max_repeats and 2 * run * n >= len(words):
+                return True
+    return False
+
+
+def _longest_run(words: list[str], n: int, start: int) -> int:
+    """The most consecutive equal n-grams in ``words``, n-grams taken from ``start`` on."""
+    grams = [tuple(words[i : i + n]) for i in range(start, len(words) - n + 1, n)]
+    return max((sum(1 for _ in group) for _, group in itertools.groupby(grams)), default=0)
+
+
+def drop_repetition_loops(
+    segments: Iterable[Segment], *, max_repeats: int = NGRAM_REPEATS
+) -> Iterator[Segment]:
+    """``segments`` without those that are mostly one phrase repeated (streaming).
+
+    Such a segment spans a whole window with text the audio does not hold; what it
+    covers is rarely more than the loop. Repeated *segments* are kept: a speaker may
+    well say one sentence several times, each with its own timing.
+    """
+    for segment in segments:
+        if repeated_ngram(segment.text, max_repeats=max_repeats):
+            log.warning(
+                "dropped a repetition loop at %.1f-%.1f s: %.60r…", segment.start, segment.end, segment.text
+            )
+        else:
+            yield segment
+
+
+def guard(transcribe: TranscribeFn, *, max_repeats: int = MAX_REPEATS) -> TranscribeFn:
+    """Wrap ``transcribe``: drop phantom phrases, and break repetition loops by re-decoding.
+
+    When a segment text comes more than ``max_repeats`` times in a row, or one segment is
+    a single phrase said over and over, the rest of the audio is decoded again from the
+    loop's start with ``condition_on_previous_text=False``. In that second pass (and when
+    decoding was never conditioned) repeated segments are kept, and a segment that is
+    still one phrase over and over is dropped.
+    """
+
+    def guarded(audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
+        info, segments = transcribe(audio, options)
+
+        def redecode(offset: float) -> Iterator[Segment]:
+            again = replace(options, language=info.language, condition_on_previous_text=False)
+            return transcribe(audio[round(offset * SAMPLE_RATE) :], again)[1]
+
+        conditioned = options.condition_on_previous_text and options.batch_size <= 1
+        return info, _stream(segments, redecode, conditioned=conditioned, max_repeats=max_repeats)
+
+    return guarded
+
+
+def _stream(
+    segments: Iterator[Segment],
+    redecode: Callable[[float], Iterator[Segment]],
+    *,
+    conditioned: bool,
+    max_repeats: int,
+) -> Iterator[Segment]:
+    """The guarded stream: renumbered, and shifted to the whole audio's times after a re-decode."""
+    ids = itertools.count()
+    if not conditioned:
+        yield from _numbered(_unconditioned(segments), 0.0, ids)
+        return
+    loop_at = yield from _numbered(_until_loop(drop_phantoms(segments), max_repeats=max_repeats), 0.0, ids)
+    if loop_at is None:
+        return
+    _close(segments)
+    log.info("repetition loop at %.1f s: decoding again from there without the previous text", loop_at)
+    yield from _numbered(_unconditioned(redecode(loop_at)), loop_at, ids)
+
+
+def _unconditioned(segments: Iterable[Segment]) -> Iterator[Segment]:
+    return drop_repetition_loops(drop_phantoms(segments))
+
+
+def _numbered(segments: Iterator[Segment], offset: float, ids: Iterator[int]):  # type: ignore[no-untyped-def]
+    """Yield ``segments`` shifted by ``offset`` and renumbered; return what their generator returned."""
+    while True:
+        try:
+            segment = next(segments)
+        except StopIteration as end:
+            return end.value
+        yield _shift(segment, offset, next(ids))
+
+
+def _until_loop(segments: Iterable[Segment], *, max_repeats: int):  # type: ignore[no-untyped-def]
+    """Yield segments up to a loop; return the loop's start time, or None if there is none."""
+    held: list[Segment] = []  # repeats of the text last yielded, not yet yielded
+    last: str | None = None
+    for segment in segments:
+        key = normalise(segment.text)
+        if key == last:
+            held.append(segment)
+            if len(held) >= max_repeats:
+                return held[0].start
+            continue
+        if repeated_ngram(segment.text):
+            return (held[0] if held else segment).start
+        yield from held
+        held.clear()
+        last = key
+        yield segment
+    yield from held
+    return None
+
+
+def _shift(segment: Segment, offset: float, index: int) -> Segment:
+    if not offset:
+        return segment if segment.id == index else replace(segment, id=index)
+    words = segment.words
+    if words is not None:
+        words = tuple(_shift_word(w, offset) for w in words)
+    return replace(
+        segment,
+        id=index,
+        start=segment.start + offset,
+        end=segment.end + offset,
+        seek=segment.seek + round(offset * FRAMES_PER_SECOND),
+        words=words,
+    )
+
+
+def _shift_word(word: Word, offset: float) -> Word:
+    return replace(word, start=word.start + offset, end=word.end + offset)
+
+
+def _close(segments: Iterator[Segment]) -> None:
+    close = getattr(segments, "close", None)
+    if close is not None:
+        close()  # stop the engine's generator: the rest of this pass is not needed
