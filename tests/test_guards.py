@@ -14,6 +14,7 @@ from tests.conftest import SAMPLES, sample_text, wer
 from whisper_cli.audio import SAMPLE_RATE, load_audio
 from whisper_cli.guards import (
     MAX_REPEATS,
+    drop_impossible_repeats,
     drop_phantoms,
     drop_repetition_loops,
     guard,
@@ -123,6 +124,14 @@ def test_drop_repetition_loops_drops_looped_segments_but_keeps_repeated_ones():
     assert texts(drop_repetition_loops(stream)) == ["Go!"] * 5
 
 
+def test_drop_impossible_repeats_keeps_plausible_repeats():
+    said = [seg(4.0 * i, " Please speak slowly and clearly.", end=4.0 * i + 3) for i in range(6)]
+    looped = [seg(60 + i, " I've been in the next video,", end=61 + i) for i in range(6)]  # 6 words/s
+    past_end = [seg(70 + 2 * i, " Okay.", end=71 + 2 * i) for i in range(6)]  # the audio ends at 75 s
+    out = texts(drop_impossible_repeats([*said, *looped, *past_end], duration=75))
+    assert out == texts(said) + texts(looped[:3]) + texts(past_end[:3])
+
+
 # --- the guard around a transcribe function ------------------------------------------------------
 
 
@@ -197,15 +206,6 @@ def test_word_times_and_seek_are_shifted_after_a_second_decode():
 # --- the real tiny.en model ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_model_path):
-    """The bare tiny.en engine: get_whisper's transcribe without the guards (and levelling)
-    it wraps the engine in; the model itself is the session's (load_model caches it)."""
-    from whisper_cli import model
-
-    return model._make_transcribe(model.load_model(model.ModelSpec(tiny_model_path, "cpu", "int8")))
-
-
 def test_silence_without_vad_gives_no_words_when_guarded(raw_transcribe):
     silence = np.zeros(30 * SAMPLE_RATE, np.float32)
     options = DecodeOptions(language="en", vad=False)
@@ -215,18 +215,19 @@ def test_silence_without_vad_gives_no_words_when_guarded(raw_transcribe):
     assert guarded == ""
 
 
-def test_a_long_file_does_not_end_in_a_loop(engine):
+def test_a_long_file_does_not_end_in_a_loop(raw_transcribe):
     """The lecture's last 30 s, then 45 s of reversed speech; no VAD, no temperature
     fallback: after the speech tiny.en writes one invented sentence again and again,
     conditioned on itself (measured: 10 times in a row). Guarded, the loop is decoded
     again without conditioning, and the one-phrase-over-and-over segment that gives is
-    dropped. The speech before it is passed on untouched."""
+    dropped, and so is the second pass's own loop: the same clause every second, on past
+    the end of the audio. The speech before it is passed on untouched."""
     lecture = load_audio(SAMPLES / "lecture.flac")[-30 * SAMPLE_RATE :]
     audio = np.concatenate([lecture, np.tile(lecture[::-1], 2)[: 45 * SAMPLE_RATE]])
     passes: list[list[Segment]] = []
 
     def recorded(samples: np.ndarray, options: DecodeOptions):
-        info, segments = engine(samples, options)
+        info, segments = raw_transcribe(samples, options)
         passes.append([])
         return info, (passes[-1].append(s) or s for s in segments)
 

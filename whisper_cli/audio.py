@@ -11,10 +11,12 @@ import errno
 import io
 import logging
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -90,18 +92,23 @@ def _open(path: Path, name: str) -> BinaryIO:
     return stream
 
 
-def _decode(stream: BinaryIO, name: str) -> np.ndarray:
+@contextmanager
+def _read_errors(name: str) -> Iterator[None]:
+    """Turn the OS's reasons a decode can fail midway into our one-line AudioError."""
     try:
-        samples = _decode_soundfile(stream)
-        if samples is None:
-            stream.seek(0)
-            samples = _decode_av(stream, name)
-    except AudioError:
-        raise
+        yield
     except MemoryError:
         raise AudioError(name, "not enough memory to decode") from None
     except OSError as exc:
         raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _decode(stream: BinaryIO, name: str) -> np.ndarray:
+    with _read_errors(name):
+        samples = _decode_soundfile(stream)
+        if samples is None:
+            stream.seek(0)
+            samples = _decode_av(stream, name)
     if samples.size == 0:
         raise AudioError(name, "contains no audio samples")
     return samples
@@ -116,7 +123,7 @@ def _decode_soundfile(stream: BinaryIO) -> np.ndarray | None:
     if head not in _SNDFILE_MAGIC:
         return None
     try:
-        with soundfile.SoundFile(stream) as sf:
+        with soundfile.SoundFile(_QuietSeeks(stream)) as sf:
             rate, channels = sf.samplerate, sf.channels
             # _BLOCK samples per read whatever the channel count: a header claiming
             # 1,024 channels must not make one read take a gigabyte
@@ -128,6 +135,29 @@ def _decode_soundfile(stream: BinaryIO) -> np.ndarray | None:
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         log.debug("soundfile cannot decode this input (%s); trying PyAV", exc)
         return None
+
+
+class _QuietSeeks:
+    """The stream as libsndfile reads it. soundfile calls seek from a C callback, where an
+    exception cannot propagate: it would be printed to stderr with a traceback ("Exception
+    ignored from cffi callback") and decoding would go on. A damaged header can ask for a
+    negative offset; that seek now leaves the position as it was, and libsndfile reports
+    the file as broken itself."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._stream.seek(offset, whence)
+        except (OSError, ValueError, OverflowError):
+            return self._stream.tell()
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
 
 
 def _downmix(block: np.ndarray) -> np.ndarray:
@@ -210,6 +240,17 @@ def _interpolate(samples: np.ndarray, rate: int, length: int) -> np.ndarray:
 
 def _decode_av(stream: BinaryIO, name: str) -> np.ndarray:
     """Decode compressed audio or a video's first audio stream with PyAV."""
+    with _av_open(stream, name) as container:
+        out = _Samples(_expected_samples(container))
+        for block in _av_samples(container, name):
+            out.add(block)
+    if not len(out):
+        raise AudioError(name, "cannot decode audio (no audio frames in it: damaged or not audio)")
+    return out.array()
+
+
+def _av_open(stream: BinaryIO, name: str) -> Any:
+    """The PyAV container of ``stream``, which has an audio stream, or one clear AudioError."""
     import av
 
     try:
@@ -217,18 +258,13 @@ def _decode_av(stream: BinaryIO, name: str) -> np.ndarray:
     except av.error.EOFError:
         raise AudioError(name, "cannot decode audio (the file ends before any audio: truncated?)") from None
     except av.error.FFmpegError as exc:
-        raise AudioError(
-            name, f"cannot decode audio (not an audio or video file: {_av_cause(exc)})"
-        ) from None
-    with container:
-        if not container.streams.audio:
-            raise AudioError(name, f"cannot decode audio ({_no_audio(container)})")
-        out = _Samples(_expected_samples(container))
-        for block in _av_samples(container, name):
-            out.add(block)
-    if not len(out):
-        raise AudioError(name, "cannot decode audio (no audio frames in it: damaged or not audio)")
-    return out.array()
+        cause = f"not an audio or video file: {_av_cause(exc)}"
+        raise AudioError(name, f"cannot decode audio ({cause})") from None
+    if not container.streams.audio:
+        cause = _no_audio(container)
+        container.close()
+        raise AudioError(name, f"cannot decode audio ({cause})")
+    return container
 
 
 def _no_audio(container: object) -> str:
@@ -266,12 +302,13 @@ def _av_samples(container: object, name: str) -> Iterator[np.ndarray]:
     except av.error.FFmpegError as exc:
         if decoded == 0:
             raise AudioError(name, f"cannot decode audio ({_av_cause(exc)})") from None
-        log.warning(
-            "%s: decoding stopped at %.1f s (%s); transcribing what was read",
-            name,
-            decoded / SAMPLE_RATE,
-            _av_cause(exc),
-        )
+        _stopped(name, decoded, _av_cause(exc))
+
+
+def _stopped(name: str, decoded: int, cause: str) -> None:
+    log.warning(
+        "%s: decoding stopped at %.1f s (%s); transcribing what was read", name, decoded / SAMPLE_RATE, cause
+    )
 
 
 def _av_frames(packets: Iterable[object]) -> Iterator[object]:
@@ -327,6 +364,8 @@ def audio_duration(source: AudioSource) -> float | None:
     if str(source) == STDIN:
         return None
     try:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            return None  # a pipe (<(curl …)) or a device: reading its header would consume it
         with open(source, "rb") as f:
             head = f.read(4)
         if head in _SNDFILE_MAGIC:
@@ -349,42 +388,43 @@ def iter_audio(source: AudioSource) -> Iterator[np.ndarray]:
         AudioError: as ``load_audio``; a failure after some blocks ends the stream with it.
     """
     name = display_name(source)
-    try:
-        with _open(Path(source), name) as stream:
-            yield from _stream_decode(stream, name)
-    except AudioError:
-        raise
-    except MemoryError:
-        raise AudioError(name, "not enough memory to decode") from None
-    except OSError as exc:
-        raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
+    with _read_errors(name), _open(Path(source), name) as stream:
+        yield from _stream_decode(stream, name)
 
 
 def _stream_decode(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
+    decoded = 0
+    for block in _stream_blocks(stream, name):
+        decoded += len(block)
+        yield block
+    if not decoded:
+        raise AudioError(name, "contains no audio samples")
+
+
+def _stream_blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
+    """As _decode, block by block: libsndfile first, PyAV when it cannot start; a failure
+    after the first block ends the stream with a warning (those blocks are already used)."""
     import soundfile
 
+    errors = (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError)
     head = stream.read(4)
     stream.seek(0)
+    decoded = 0
     if head in _SNDFILE_MAGIC:
         try:
-            sf = soundfile.SoundFile(stream)
-        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
-            stream.seek(0)  # not for libsndfile after all: PyAV below
-        else:
-            with sf:
+            with soundfile.SoundFile(_QuietSeeks(stream)) as sf:
                 frames = max(1024, _BLOCK // sf.channels)
                 blocks = (_downmix(b) for b in sf.blocks(blocksize=frames, dtype="float32", always_2d=True))
-                yield from _resample_stream(blocks, sf.samplerate)
+                for block in _resample_stream(blocks, sf.samplerate):
+                    decoded += len(block)
+                    yield block
             return
-    import av
-
-    try:
-        container = av.open(stream, mode="r", metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise AudioError(name, f"cannot decode audio ({_av_cause(exc)})") from None
-    with container:
-        if not container.streams.audio:
-            raise AudioError(name, f"cannot decode audio ({_no_audio(container)})")
+        except errors as exc:
+            if decoded:
+                _stopped(name, decoded, str(exc))
+                return
+            stream.seek(0)  # not for libsndfile after all: PyAV below
+    with _av_open(stream, name) as container:
         yield from _av_samples(container, name)
 
 

@@ -33,6 +33,7 @@ SAMPLE_RATE = 16_000  # Hz: the audio a TranscribeFn receives
 FRAMES_PER_SECOND = 100  # Segment.seek counts 10 ms mel frames
 MAX_REPEATS = 3  # a segment text may come this many times in a row; one more is a loop
 NGRAM_REPEATS = 8  # inside one segment, a phrase said more often in a row is a loop
+MAX_WORDS_PER_SECOND = 5.0  # faster than fast speech (2-4 words/s): a repeat this dense is invented
 # Texts the model writes on non-speech (normalised: lower case, no punctuation).
 PHANTOM_TEXTS = frozenset(
     {
@@ -123,11 +124,41 @@ def drop_repetition_loops(
     """
     for segment in segments:
         if repeated_ngram(segment.text, max_repeats=max_repeats):
-            log.warning(
+            # info, not warning: the guard does not know the input's name, and a batch's
+            # stderr must not carry lines that name no file
+            log.info(
                 "dropped a repetition loop at %.1f-%.1f s: %.60r…", segment.start, segment.end, segment.text
             )
         else:
             yield segment
+
+
+def drop_impossible_repeats(
+    segments: Iterable[Segment], *, duration: float, max_repeats: int = MAX_REPEATS
+) -> Iterator[Segment]:
+    """Pass ``segments`` on, except repeats that cannot be speech: the same text as the
+    ``max_repeats`` segments before it *and* either denser than MAX_WORDS_PER_SECOND or
+    ending after the audio (``duration`` seconds) does. Streaming.
+
+    Whisper's timestamp loops look like that: " I've been in the next video," every second,
+    on past the end of the file. A speaker who says one sentence again and again keeps
+    every repeat.
+    """
+    last, count = None, 0
+    for segment in segments:
+        key = normalise(segment.text)
+        count = count + 1 if key == last else 1
+        last = key
+        if count > max_repeats and _impossible(segment, duration):
+            log.debug("dropped repeat %d of %r at %.1f s", count, segment.text, segment.start)
+            continue
+        yield segment
+
+
+def _impossible(segment: Segment, duration: float) -> bool:
+    words = len(normalise(segment.text).split())
+    span = max(segment.end - segment.start, 0.01)
+    return segment.end > duration + 1.0 or words > MAX_WORDS_PER_SECOND * span
 
 
 def guard(transcribe: TranscribeFn, *, max_repeats: int = MAX_REPEATS) -> TranscribeFn:
@@ -136,19 +167,24 @@ def guard(transcribe: TranscribeFn, *, max_repeats: int = MAX_REPEATS) -> Transc
     When a segment text comes more than ``max_repeats`` times in a row, or one segment is
     a single phrase said over and over, the rest of the audio is decoded again from the
     loop's start with ``condition_on_previous_text=False``. In that second pass (and when
-    decoding was never conditioned) repeated segments are kept, and a segment that is
-    still one phrase over and over is dropped.
+    decoding was never conditioned) a segment that is still one phrase over and over is
+    dropped, and so are repeats that cannot be speech (``drop_impossible_repeats``);
+    plausible repeated segments are kept.
     """
 
     def guarded(audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         info, segments = transcribe(audio, options)
+
+        duration = len(audio) / SAMPLE_RATE
 
         def redecode(offset: float) -> Iterator[Segment]:
             again = replace(options, language=info.language, condition_on_previous_text=False)
             return transcribe(audio[round(offset * SAMPLE_RATE) :], again)[1]
 
         conditioned = options.condition_on_previous_text and options.batch_size <= 1
-        return info, _stream(segments, redecode, conditioned=conditioned, max_repeats=max_repeats)
+        return info, _stream(
+            segments, redecode, duration=duration, conditioned=conditioned, max_repeats=max_repeats
+        )
 
     return guarded
 
@@ -157,24 +193,28 @@ def _stream(
     segments: Iterator[Segment],
     redecode: Callable[[float], Iterator[Segment]],
     *,
+    duration: float,
     conditioned: bool,
     max_repeats: int,
 ) -> Iterator[Segment]:
     """The guarded stream: renumbered, and shifted to the whole audio's times after a re-decode."""
     ids = itertools.count()
     if not conditioned:
-        yield from _numbered(_unconditioned(segments), 0.0, ids)
+        yield from _numbered(_unconditioned(segments, duration, max_repeats), 0.0, ids)
         return
     loop_at = yield from _numbered(_until_loop(drop_phantoms(segments), max_repeats=max_repeats), 0.0, ids)
     if loop_at is None:
         return
     _close(segments)
     log.info("repetition loop at %.1f s: decoding again from there without the previous text", loop_at)
-    yield from _numbered(_unconditioned(redecode(loop_at)), loop_at, ids)
+    again = _unconditioned(redecode(loop_at), duration - loop_at, max_repeats)
+    yield from _numbered(again, loop_at, ids)
 
 
-def _unconditioned(segments: Iterable[Segment]) -> Iterator[Segment]:
-    return drop_repetition_loops(drop_phantoms(segments))
+def _unconditioned(segments: Iterable[Segment], duration: float, max_repeats: int) -> Iterator[Segment]:
+    """What is left to do when decoding again cannot help: drop what cannot be speech."""
+    segments = drop_repetition_loops(drop_phantoms(segments))
+    return drop_impossible_repeats(segments, duration=duration, max_repeats=max_repeats)
 
 
 def _numbered(segments: Iterator[Segment], offset: float, ids: Iterator[int]):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -29,10 +30,8 @@ class StdoutSink:
 
     def discard(self) -> None:
         """Nothing can be taken back from a pipe; flush what is there."""
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):
             sys.stdout.flush()
-        except (BrokenPipeError, ValueError):
-            pass
 
 
 class AtomicFileSink:
@@ -52,9 +51,7 @@ class AtomicFileSink:
         """Create the parent folder and the temp file; return it for writing."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                dir=self.path.parent, prefix=PARTIAL_PREFIX, suffix=self.path.suffix
-            )
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=PARTIAL_PREFIX, suffix=self.path.suffix)
         except OSError as exc:
             raise OutputError(f"{self.label}: cannot create ({_cause(exc)})") from None
         self._tmp = Path(tmp)
@@ -78,10 +75,8 @@ class AtomicFileSink:
     def discard(self) -> None:
         """Remove the temp file; the final path is left as it was."""
         if self._file is not None:
-            try:
+            with contextlib.suppress(OSError):  # a full disk: the buffered rest cannot be flushed
                 self._file.close()
-            except OSError:
-                pass  # e.g. the disk is full: the buffered rest cannot be flushed
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._tmp = self._file = None
