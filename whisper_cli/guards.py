@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
+from whisper_cli.parallel import shift
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
 
-if TYPE_CHECKING:  # numpy only for annotations: model.py imports this module at CLI start-up
+if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def _numbered(segments: Iterator[Segment], offset: float, ids: Iterator[int]):  
             segment = next(segments)
         except StopIteration as end:
             return end.value
-        yield _shift(segment, offset, next(ids))
+        yield shift(segment, offset, next(ids), round(offset * FRAMES_PER_SECOND))
 
 
 def _until_loop(segments: Iterable[Segment], *, max_repeats: int):  # type: ignore[no-untyped-def]
@@ -246,26 +247,6 @@ def _until_loop(segments: Iterable[Segment], *, max_repeats: int):  # type: igno
         yield segment
     yield from held
     return None
-
-
-def _shift(segment: Segment, offset: float, index: int) -> Segment:
-    if not offset:
-        return segment if segment.id == index else replace(segment, id=index)
-    words = segment.words
-    if words is not None:
-        words = tuple(_shift_word(w, offset) for w in words)
-    return replace(
-        segment,
-        id=index,
-        start=segment.start + offset,
-        end=segment.end + offset,
-        seek=segment.seek + round(offset * FRAMES_PER_SECOND),
-        words=words,
-    )
-
-
-def _shift_word(word: Word, offset: float) -> Word:
-    return replace(word, start=word.start + offset, end=word.end + offset)
 
 
 def _close(segments: Iterator[Segment]) -> None:
