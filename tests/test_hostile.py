@@ -302,6 +302,16 @@ def test_folder_with_no_audio_is_named_in_the_error(tmp_path, cli, fake_transcri
     assert res.exit_code == 2 and str(folder) in error
 
 
+def test_a_lying_header_does_not_inflate_the_report(tmp_path, cli, fake_transcribe):
+    """A FLAC announcing 40 minutes that holds 9 s: the report counts the 9 s decoded."""
+    path = tmp_path / "claims_40_min.flac"
+    path.write_bytes(flac_claiming(2400, hello()))
+    res = cli(str(path), "-o", str(tmp_path / "out"), "--report", str(tmp_path / "r.json"))
+    assert res.exit_code == 0, res.stderr
+    (record,) = _read_report(tmp_path / "r.json")
+    assert record["duration"] == pytest.approx(len(hello()) / SAMPLE_RATE, abs=0.5)
+
+
 # --- unreadable, vanishing, huge -----------------------------------------------------------------
 
 

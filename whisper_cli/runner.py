@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from whisper_cli.audio import STDIN, audio_duration, iter_audio, load_audio
+from whisper_cli.audio import SAMPLE_RATE, STDIN, audio_duration, iter_audio, load_audio
 from whisper_cli.chunked import LONG_SECONDS, transcribe_chunks
 from whisper_cli.console import Reporter
 from whisper_cli.errors import AudioError, OutputError, WhisperCliError
@@ -198,8 +198,9 @@ class Runner:
             if isinstance(audio, AudioError):
                 self.reporter.failed(str(audio))
                 return Outcome(job.input, Status.failed, error=audio.cause)
+            decoded: list[int] = []  # samples read so far, when the input is streamed
             if isinstance(audio, LongAudio):
-                blocks = iter_audio(audio.source)
+                blocks = _counted(iter_audio(audio.source), decoded)
                 info, segments = transcribe_chunks(transcribe, blocks, self.decode, audio.duration)
             else:
                 info, segments = transcribe(audio, self.decode)
@@ -229,7 +230,8 @@ class Runner:
             job.input,
             Status.done,
             _target_names(job),
-            duration=info.duration,
+            # a streamed input's header may claim more than it holds: count what was decoded
+            duration=sum(decoded) / SAMPLE_RATE if decoded else info.duration,
             language=info.language,
             seconds=time.monotonic() - started,
         )
@@ -298,6 +300,13 @@ def _get(q: queue.Queue, stop: threading.Event) -> object:
         except queue.Empty:
             continue
     return None
+
+
+def _counted(blocks: Iterator[np.ndarray], lengths: list[int]) -> Iterator[np.ndarray]:
+    """The blocks, each one's length appended to ``lengths`` as it passes."""
+    for block in blocks:
+        lengths.append(len(block))
+        yield block
 
 
 def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:
