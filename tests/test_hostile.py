@@ -471,7 +471,9 @@ def test_output_directory_not_writable(tmp_path):
     res = run_unprivileged_fake(*map(str, inputs), "-o", str(out))
     errors = error_lines(res.stderr.decode())
     assert res.returncode == 1
-    assert errors == [f"{ERROR}{out / p.stem}.txt: cannot create (Permission denied)" for p in inputs]
+    assert len(errors) == len(inputs)
+    for line, path in zip(errors, inputs, strict=True):  # sinks.py words the cause
+        assert line.startswith(f"{ERROR}{out / path.stem}.txt: ") and "Permission denied" in line
     assert list(out.iterdir()) == []
 
 
@@ -502,7 +504,8 @@ def test_file_size_limit_mid_batch_leaves_no_partial_files_and_redoes_only_the_f
     res = fake_cli(str(tmp_path / "in"), "-o", str(out), "--report", str(report), env=env, limit="-f 4")
     errors = error_lines(res.stderr.decode())
     assert res.returncode == 1
-    assert errors == [f"{ERROR}{out / 'b.txt'}: cannot write (file too large (file size limit reached))"]
+    (line,) = errors
+    assert line.startswith(f"{ERROR}{out / 'b.txt'}: ") and "file too large" in line
     assert sorted(p.name for p in out.iterdir()) == ["a.txt", "c.txt"]
     assert [r["status"] for r in _read_report(report)] == ["done", "failed", "done"]
     again = fake_cli(str(tmp_path / "in"), "-o", str(out), "--report", str(report), env=env)
@@ -539,9 +542,9 @@ def test_disk_full_mid_batch(tmp_path, tiny_disk):
     statuses = [r["status"] for r in _read_report(report)]
     assert res.returncode == 1
     assert statuses == ["done", "failed", "failed"]
-    assert errors == [
-        f"{ERROR}{tiny_disk / name}: cannot write (no space left on device)" for name in ("b.txt", "c.txt")
-    ]
+    assert len(errors) == 2
+    for line, name in zip(errors, ("b.txt", "c.txt"), strict=True):
+        assert line.startswith(f"{ERROR}{tiny_disk / name}: ") and "no space left on device" in line
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["a.txt"]
     assert (tiny_disk / "a.txt").stat().st_size == 2 * 2000
 
