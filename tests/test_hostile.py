@@ -435,7 +435,7 @@ def fake_cli(
     *args: str, env: dict[str, str] | None = None, limit: str = "", **kw
 ) -> subprocess.CompletedProcess:
     """The real CLI process with the scripted model; ``limit``: a bash `ulimit` first."""
-    cmd = [sys.executable, "-c", FAKE_CLI, *args]
+    cmd = [sys.executable, "-c", FAKE_CLI, *args, "--workers", "1"]  # one file at a time, in order
     if limit:
         cmd = ["bash", "-c", f'ulimit {limit} && exec "$@"', "bash", *cmd]
     full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
@@ -472,7 +472,7 @@ def test_output_directory_not_writable(tmp_path):
     errors = error_lines(res.stderr.decode())
     assert res.returncode == 1
     assert len(errors) == len(inputs)
-    for line, path in zip(errors, inputs, strict=True):  # sinks.py words the cause
+    for line, path in zip(sorted(errors), inputs, strict=True):  # sinks.py words the cause
         assert line.startswith(f"{ERROR}{out / path.stem}.txt: ") and "Permission denied" in line
     assert list(out.iterdir()) == []
 
@@ -556,6 +556,7 @@ def _start_slow_batch(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path]:
     tone_files(tmp_path / "in", [2, 30, 2])
     out, report = tmp_path / "out", tmp_path / "report.json"
     cmd = [sys.executable, "-c", FAKE_CLI, str(tmp_path / "in"), "-o", str(out), "--report", str(report)]
+    cmd += ["--workers", "1"]  # a, then b, then c
     env = {**os.environ, "FAKE_DELAY": "0.1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
