@@ -137,6 +137,21 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 300, cwd: P
     )
 
 
+def render(fmt: str, segments, options=None, info: TranscriptInfo | None = None) -> str:
+    """Run one writer over ``segments`` (from ``start`` to ``finish``) and return what it wrote."""
+    import io
+
+    from whisper_cli.writers import WriterOptions, make_writer
+
+    file = io.StringIO()
+    writer = make_writer(fmt, file, options or WriterOptions())
+    writer.start(info or TranscriptInfo("en", 1.0, 0.0))
+    for segment in segments:
+        writer.write(segment)
+    writer.finish()
+    return file.getvalue()
+
+
 def write_tone(path: Path, seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> Path:
     """A sine tone file (any soundfile format by extension)."""
     t = np.arange(int(seconds * rate)) / rate

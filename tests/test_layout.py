@@ -14,8 +14,9 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import render
 from whisper_cli.transcript import Segment, TranscriptInfo, Word
-from whisper_cli.writers import WriterOptions, make_writer
+from whisper_cli.writers import WriterOptions
 from whisper_cli.writers.layout import Cue, break_lines, layout_segment, split_into_cues
 from whisper_cli.writers.text import ends_clause
 from whisper_cli.writers.timestamps import to_milliseconds
@@ -345,13 +346,7 @@ def test_layout_properties(segs: list[Segment], opts: WriterOptions) -> None:
 @PROPERTY
 @given(segments(), options(), st.sampled_from(["srt", "vtt"]))
 def test_written_subtitles_read_back(segs: list[Segment], opts: WriterOptions, fmt: str) -> None:
-    file = io.StringIO()
-    writer = make_writer(fmt, file, opts)
-    writer.start(INFO)
-    for segment in segs:
-        writer.write(segment)
-    writer.finish()
-    text = file.getvalue()
+    text = render(fmt, segs, opts, INFO)
     timing_lines = [line for line in text.splitlines() if "-->" in line]
     times = [tuple(map(ms, TIMING_LINE.fullmatch(line).groups())) for line in timing_lines]  # type: ignore[union-attr]
     assert all(a[1] <= b[0] <= b[1] for a, b in itertools.pairwise(times))

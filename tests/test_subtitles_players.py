@@ -8,7 +8,6 @@ or built without libass) must read every cue and render them onto a short video.
 from __future__ import annotations
 
 import functools
-import io
 import itertools
 import re
 import shutil
@@ -19,8 +18,9 @@ import pytest
 import srt
 import webvtt
 
+from tests.conftest import render
 from whisper_cli.transcript import Segment, TranscriptInfo, Word
-from whisper_cli.writers import WriterOptions, make_writer
+from whisper_cli.writers import WriterOptions
 from whisper_cli.writers.units import segment_units
 
 INFO = TranscriptInfo("en", 0.99, 11.0)
@@ -54,13 +54,7 @@ CASES = [(fmt, name) for fmt in ("srt", "vtt") for name in OPTIONS]
 
 
 def write(fmt: str, options: WriterOptions) -> str:
-    file = io.StringIO()
-    writer = make_writer(fmt, file, options)
-    writer.start(INFO)
-    for segment in SEGMENTS:
-        writer.write(segment)
-    writer.finish()
-    return file.getvalue()
+    return render(fmt, SEGMENTS, options, INFO)
 
 
 @pytest.fixture

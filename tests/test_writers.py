@@ -18,6 +18,7 @@ import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import render as render_with
 from whisper_cli.transcript import Segment, TranscriptInfo, Word
 from whisper_cli.writers import (
     FORMATS,
@@ -123,13 +124,7 @@ DEFAULT = WriterOptions()
 
 def render(fmt: str, segments: Iterable[Segment], options: WriterOptions = DEFAULT) -> str:
     """Run one writer over ``segments`` and return what it wrote."""
-    file = io.StringIO()
-    writer = make_writer(fmt, file, options)
-    writer.start(INFO)
-    for segment in segments:
-        writer.write(segment)
-    writer.finish()
-    return file.getvalue()
+    return render_with(fmt, segments, options, INFO)
 
 
 @pytest.mark.parametrize("name", GOLDEN_FILES)
