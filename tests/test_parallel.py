@@ -14,11 +14,13 @@ from whisper_cli.parallel import SAMPLE_RATE, cut_points, in_parts, part_count, 
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo, Word
 
 
-def test_part_count_needs_a_minute_per_part():
-    assert part_count(30 * SAMPLE_RATE, 2) == 1
-    assert part_count(119 * SAMPLE_RATE, 2) == 1
-    assert part_count(120 * SAMPLE_RATE, 2) == 2
-    assert part_count(3600 * SAMPLE_RATE, 4) == 4
+def test_part_count_three_per_worker_of_half_a_minute_or_more():
+    assert part_count(59 * SAMPLE_RATE, 2) == 1
+    assert part_count(60 * SAMPLE_RATE, 2) == 2
+    assert part_count(119 * SAMPLE_RATE, 2) == 3
+    assert part_count(228 * SAMPLE_RATE, 2) == 6
+    assert part_count(600 * SAMPLE_RATE, 2) == 6
+    assert part_count(1800 * SAMPLE_RATE, 2) == 15  # no part longer than two minutes
     assert part_count(3600 * SAMPLE_RATE, 1) == 1
 
 
@@ -66,15 +68,16 @@ def test_parts_stream_in_order_with_shifted_times_and_one_language():
     assert [s.id for s in segs] == list(range(len(segs)))
     starts = [s.start for s in segs]
     assert starts == sorted(starts) and starts[-1] > 100
-    assert len(calls) == 2 and sum(n for n, _ in calls) == len(audio)
-    assert calls[1][1] == "en"  # the later part uses the language found in the first
+    assert len(calls) == 5 and sum(n for n, _ in calls) == len(audio)
+    assert calls[0][1] is None
+    assert all(lang == "en" for _, lang in calls[1:])  # later parts use the first part's language
 
 
 def test_short_audio_and_batched_decoding_are_not_split():
     calls = []
     with ThreadPoolExecutor(2) as pool:
         fn = in_parts(_fake(calls), pool, 2)
-        list(fn(np.zeros(90 * SAMPLE_RATE, np.float32), DecodeOptions())[1])
+        list(fn(np.zeros(50 * SAMPLE_RATE, np.float32), DecodeOptions())[1])
         list(fn(np.zeros(300 * SAMPLE_RATE, np.float32), DecodeOptions(batch_size=8))[1])
     assert len(calls) == 2
 
@@ -117,3 +120,23 @@ def test_real_model_in_parts_matches_sequential_accuracy(tiny_model_path):
     assert [s.id for s in segs] == list(range(len(segs)))
     ends = [w.end for s in segs for w in s.words]
     assert ends == sorted(ends) and ends[-1] > 140
+
+
+def test_a_failing_part_raises_in_the_stream_instead_of_hanging():
+    calls = []
+    lock = threading.Lock()
+
+    def flaky(audio, options):
+        with lock:
+            calls.append(len(audio))
+            if len(calls) == 2:
+                raise RuntimeError("decoder failed")
+        return TranscriptInfo("en", 1.0, len(audio) / SAMPLE_RATE), iter(
+            [Segment(id=0, start=0.0, end=1.0, text=" ok")]
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        _, segments = in_parts(flaky, pool, 2)(np.zeros(100 * SAMPLE_RATE, np.float32), DecodeOptions())
+        with pytest.raises(RuntimeError, match="decoder failed"):
+            list(segments)
+    assert len(calls) == 3

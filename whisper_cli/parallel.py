@@ -1,5 +1,5 @@
-"""Decode one long recording on several cores: cut it at quiet moments, decode the parts at
-once, and stream the segments back in order.
+"""Decode one long recording on several cores: cut it at quiet moments, decode the parts
+on a pool of decoders, and stream the segments back in order.
 
 Sequential beam search keeps only about one core busy, and on a 2-core machine one
 CTranslate2 thread per decoder beats two (see README, Performance). Parts are decoded
@@ -7,10 +7,18 @@ exactly as a whole file is (same beam, temperature fallback, conditioning on pre
 text inside each part), so accuracy stays that of sequential decoding, unlike batched
 decoding of short VAD chunks. The first part streams live; later parts are decoded
 in the background and follow as soon as the part before them is done.
+
+There are more parts than decoders (three per decoder while parts stay 30 s or more):
+the time a part takes depends on how much speech it holds, and with one part per
+decoder the one that finishes first would sit idle while the other finishes. On
+../shared/eval's 227.6 s long-form file with two decoders, two parts took 10.1 s and
+six took 7.5-8.2 s, with the same WER.
 """
 
 from __future__ import annotations
 
+import math
+import queue
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +30,9 @@ import numpy as np
 from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
 
 SAMPLE_RATE = 16_000
-MIN_PART_SECONDS = 60.0  # a part shorter than this costs more in lost context than it gains
+MIN_PART_SECONDS = 30.0  # a part shorter than this costs more in lost context than it gains
+MAX_PART_SECONDS = 120.0  # longer recordings get more parts, so the last one to finish is short
+PARTS_PER_WORKER = 3
 SEARCH_SECONDS = 8.0  # look this far either side of an even cut for the quietest moment
 _FRAME = 320  # 20 ms frames for the loudness envelope
 _QUIET_FRAMES = 25  # the quiet moment: the lowest mean energy over 0.5 s
@@ -30,7 +40,11 @@ _QUIET_FRAMES = 25  # the quiet moment: the lowest mean energy over 0.5 s
 
 def part_count(samples: int, workers: int) -> int:
     """How many parts a recording of ``samples`` is cut into for ``workers`` decoders."""
-    return max(1, min(workers, int(samples / SAMPLE_RATE // MIN_PART_SECONDS)))
+    if workers <= 1:
+        return 1
+    seconds = samples / SAMPLE_RATE
+    wanted = max(workers * PARTS_PER_WORKER, math.ceil(seconds / MAX_PART_SECONDS))
+    return max(1, min(wanted, int(seconds // MIN_PART_SECONDS)))
 
 
 def cut_points(audio: np.ndarray, parts: int) -> list[int]:
@@ -70,7 +84,11 @@ def shift(segment: Segment, seconds: float, new_id: int, seek_frames: int) -> Se
 
 
 def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor, workers: int) -> TranscribeFn:
-    """A TranscribeFn that decodes recordings long enough to split on ``workers`` decoders."""
+    """A TranscribeFn that decodes recordings long enough to split on ``workers`` decoders.
+
+    Every part is decoded on ``pool`` (which bounds how many run at once); the caller
+    reads the parts' segments in order, each as soon as its decoder produces it.
+    """
 
     def transcribe_parts(
         audio: np.ndarray, options: DecodeOptions
@@ -80,43 +98,83 @@ def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor, workers: int) -
             return transcribe(audio, options)
         bounds = [0, *cut_points(audio, parts), len(audio)]
         spans = list(pairwise(bounds))
-        first_info, first = transcribe(audio[: spans[0][1]], options)  # detects the language
-        rest_options = options if options.language else replace(options, language=first_info.language)
         cancel = threading.Event()
-        futures = [pool.submit(_collect, transcribe, audio[a:b], rest_options, cancel) for a, b in spans[1:]]
+        first = _Part(transcribe, audio[: spans[0][1]], options, cancel)
+        futures = [pool.submit(first.run)]
+        if options.language is None:  # the first part finds the language the others use
+            try:
+                options = replace(options, language=first.info().language)
+            except BaseException:
+                cancel.set()
+                raise
+        later = [_Part(transcribe, audio[a:b], options, cancel) for a, b in spans[1:]]
+        futures += [pool.submit(part.run) for part in later]
+        try:
+            first_info = first.info()
+        except BaseException:
+            _stop(cancel, futures)
+            raise
         info = replace(first_info, duration=len(audio) / SAMPLE_RATE, duration_after_vad=None)
-        return info, _ordered(first, futures, [a for a, _ in spans[1:]], cancel)
+        return info, _ordered([first, *later], [a for a, _ in spans], futures, cancel)
 
     return transcribe_parts
 
 
-def _collect(
-    transcribe: TranscribeFn, audio: np.ndarray, options: DecodeOptions, cancel: threading.Event
-) -> list[Segment]:
-    segments = []
-    for segment in transcribe(audio, options)[1]:
-        if cancel.is_set():
-            break
-        segments.append(segment)
-    return segments
+_DONE = object()
+
+
+class _Part:
+    """One part's decoding, run on a pool thread; its segments pass through a queue."""
+
+    def __init__(
+        self, transcribe: TranscribeFn, audio: np.ndarray, options: DecodeOptions, cancel: threading.Event
+    ) -> None:
+        self._transcribe, self._audio, self._options, self._cancel = transcribe, audio, options, cancel
+        self._info: Future[TranscriptInfo] = Future()
+        self.segments: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        if self._cancel.is_set():
+            self._info.cancel()
+            return
+        try:
+            info, segments = self._transcribe(self._audio, self._options)
+        except BaseException as exc:
+            self._info.set_exception(exc)
+            self.segments.put(exc)
+            return
+        self._info.set_result(info)
+        try:
+            for segment in segments:
+                if self._cancel.is_set():
+                    return
+                self.segments.put(segment)
+        except BaseException as exc:
+            self.segments.put(exc)
+            return
+        self.segments.put(_DONE)
+
+    def info(self) -> TranscriptInfo:
+        return self._info.result()
 
 
 def _ordered(
-    first: Iterator[Segment],
-    futures: list[Future[list[Segment]]],
-    offsets: list[int],
-    cancel: threading.Event,
+    parts: list[_Part], offsets: list[int], futures: list[Future[None]], cancel: threading.Event
 ) -> Iterator[Segment]:
     next_id = 0
     try:
-        for segment in first:
-            yield replace(segment, id=next_id)
-            next_id += 1
-        for offset, future in zip(offsets, futures, strict=True):
-            for segment in future.result():
-                yield shift(segment, offset / SAMPLE_RATE, next_id, offset // 160)  # seek: 10 ms frames
+        for part, offset in zip(parts, offsets, strict=True):
+            while (item := part.segments.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, Segment)
+                yield shift(item, offset / SAMPLE_RATE, next_id, offset // 160)  # seek: 10 ms frames
                 next_id += 1
-    finally:  # closed early (interrupt, broken pipe): stop the parts still running
-        cancel.set()
-        for future in futures:
-            future.cancel()
+    finally:  # closed early (interrupt, broken pipe, error): stop the parts still to come
+        _stop(cancel, futures)
+
+
+def _stop(cancel: threading.Event, futures: list[Future[None]]) -> None:
+    cancel.set()
+    for future in futures:
+        future.cancel()
