@@ -177,6 +177,25 @@ def test_version(cli):
     assert res.stdout.strip() == f"whisper-cli {__version__}"
 
 
+@pytest.mark.parametrize("args", [["--help"], ["models", "--help"], ["--version"]])
+def test_help_and_version_import_nothing_heavy(args):
+    """--help must answer fast (benchmarks/bench_speed.py): no pydantic (Typer's value
+    coercion), numpy, Rich console or engine import on the way."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, runpy; sys.argv = ['whisper-cli', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('whisper_cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = {'pydantic', 'numpy', 'faster_whisper', 'ctranslate2', 'rich.console'} & set(sys.modules)\n"
+        "sys.stderr.write('HEAVY:' + ','.join(sorted(heavy)))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    assert "Usage:" in res.stdout or "whisper-cli" in res.stdout
+    assert res.stderr.rsplit("HEAVY:", 1)[1] == ""
+
+
 def test_output_format_enum_matches_writer_registry():
     from whisper_cli.writers import WRITERS, expand_formats
 

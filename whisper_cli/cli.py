@@ -286,9 +286,12 @@ def main() -> None:
     usage errors to 2; SIGTERM is made to stop the same way as Ctrl-C.
     """
     argv = sys.argv[1:]
-    if not argv or argv[0] not in COMMANDS:
-        argv = ["transcribe", *argv]
+    name = argv.pop(0) if argv and argv[0] in COMMANDS else "transcribe"
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file size limit: an error, not a kill
-    app(args=argv, prog_name="whisper-cli")
+    # The command is run directly, not through the group: the group's own option parsing
+    # costs a pydantic import (Typer 0.29 coerces every parsed value through a TypeAdapter),
+    # which was a third of `--help`'s time.
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    command.main(args=argv, prog_name="whisper-cli" if name == "transcribe" else f"whisper-cli {name}")
