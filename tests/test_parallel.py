@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from tests.conftest import SAMPLES, sample_text, wer
-from whisper_cli.parallel import SAMPLE_RATE, cut_points, in_parts, part_count, shift
+from whisper_cli.parallel import SAMPLE_RATE, cut_points, in_parts, part_count, part_weights, shift
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo, Word
 
 
@@ -140,3 +141,13 @@ def test_a_failing_part_raises_in_the_stream_instead_of_hanging():
         with pytest.raises(RuntimeError, match="decoder failed"):
             list(segments)
     assert len(calls) == 3
+
+
+def test_later_parts_are_shorter_when_decoders_take_several():
+    assert part_weights(2, 2) == [1.0, 1.0]
+    weights = part_weights(6, 2)
+    assert weights[0] == 2 * weights[-1] and weights == sorted(weights, reverse=True)
+    audio = (0.3 * np.random.default_rng(1).standard_normal(240 * SAMPLE_RATE)).astype(np.float32)
+    bounds = [0, *cut_points(audio, 6, weights), len(audio)]
+    lengths = [(b - a) / SAMPLE_RATE for a, b in pairwise(bounds)]
+    assert lengths[0] > 45 and lengths[-1] < 30 and sum(lengths) == 240
