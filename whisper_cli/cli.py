@@ -96,7 +96,8 @@ def transcribe_command(
         int,
         typer.Option(
             min=0,
-            help="Batched decoding over speech chunks (N chunks at once); 0: sequential.",
+            help="Batched decoding, N at once: a file's speech chunks, or short files (up to 30 s) "
+            "together; 0: sequential.",
             rich_help_panel=MODEL,
         ),
     ] = 0,

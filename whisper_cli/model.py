@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from whisper_cli import bundled
 from whisper_cli.errors import ModelLoadError
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
+from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,6 +79,18 @@ class ModelSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Whisper:
+    """What ``get_whisper`` returns: called as the transcribe function of one recording;
+    ``clips`` decodes several short recordings together (``--batch-size``, folders)."""
+
+    transcribe: TranscribeFn
+    clips: ClipsFn
+
+    def __call__(self, audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
+        return self.transcribe(audio, options)
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedModel:
     """A model found on disk, with how it was found (for messages)."""
 
@@ -98,7 +110,7 @@ def get_whisper(
     *,
     workers: int = 1,
     download: bool = True,
-) -> TranscribeFn:
+) -> Whisper:
     """Load (once per process) the model and return a function that transcribes audio.
 
     Args:
@@ -115,6 +127,7 @@ def get_whisper(
     """
     spec = ModelSpec(model, device, compute_type, cpu_threads, workers)
     whisper = load_model(spec, download=download)
+    from whisper_cli.crossfile import clips_pipeline
     from whisper_cli.guards import guard  # numpy: not at --help time
     from whisper_cli.loudness import levelled
     from whisper_cli.parallel import in_parts
@@ -123,12 +136,16 @@ def get_whisper(
     # parallel too. Cuts are chosen on the raw audio: the quietest 0.5 s near a split is
     # a pause even next to a quiet speaker, whose speech is still louder than their pauses.
     # Inside the levelling, the guards see (and re-decode) the audio the engine sees.
-    transcribe = levelled(guard(_make_transcribe(whisper)))
+    pipelines: dict[str, Any] = {}
+    transcribe = levelled(guard(_make_transcribe(whisper, pipelines)))
+    # Short recordings decoded together; any that fails the engine's own quality checks
+    # (its temperature fallback) is decoded again alone, exactly as above.
+    clips = clips_pipeline(_make_transcribe_clips(whisper, pipelines), transcribe)
     if workers > 1:
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
         transcribe = in_parts(transcribe, pool, workers)
-    return transcribe
+    return Whisper(transcribe, clips)
 
 
 def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
@@ -302,19 +319,22 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _make_transcribe(whisper: Any) -> TranscribeFn:
+def _batched(whisper: Any, pipelines: dict[str, Any]) -> Any:
+    if "batched" not in pipelines:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipelines["batched"] = BatchedInferencePipeline(whisper)
+    return pipelines["batched"]
+
+
+def _make_transcribe(whisper: Any, pipelines: dict[str, Any]) -> TranscribeFn:
     """Wrap a WhisperModel in our TranscribeFn: our options in, our types out."""
-    pipelines: dict[str, Any] = {}
 
     def transcribe(audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         engine = whisper
         kwargs = _engine_kwargs(options)
         if options.batch_size > 1:
-            if "batched" not in pipelines:
-                from faster_whisper import BatchedInferencePipeline
-
-                pipelines["batched"] = BatchedInferencePipeline(whisper)
-            engine = pipelines["batched"]
+            engine = _batched(whisper, pipelines)
             kwargs["batch_size"] = options.batch_size
         segments, info = engine.transcribe(audio, **kwargs)
         ours = TranscriptInfo(
@@ -326,6 +346,68 @@ def _make_transcribe(whisper: Any) -> TranscribeFn:
         return ours, _convert_segments(segments)
 
     return transcribe
+
+
+_SPAN_EPSILON = 1e-6  # s: faster-whisper truncates span * 16000 to int; this keeps it on the sample
+
+
+def _make_transcribe_clips(whisper: Any, pipelines: dict[str, Any]) -> ClipsFn:
+    """The engine's batched decoding of whole short clips, one 30 s window each.
+
+    The clips are laid end to end and each given to faster-whisper's batched pipeline as
+    one span (``clip_timestamps``), so up to ``batch_size`` of them share each encoder and
+    beam-search call. Clips are grouped by language (detected per clip when not given).
+    Single temperature, no VAD: the caller checks and levels (crossfile.py).
+    """
+    import numpy as np
+
+    from whisper_cli.parallel import SAMPLE_RATE, shift
+
+    def transcribe_clips(
+        clips: list[np.ndarray], options: DecodeOptions
+    ) -> list[tuple[TranscriptInfo, list[Segment]]]:
+        languages = [_clip_language(whisper, clip, options) for clip in clips]
+        found: dict[int, list[Segment]] = {i: [] for i in range(len(clips))}
+        for language in dict.fromkeys(lang for lang, _ in languages):
+            members = [i for i, (lang, _) in enumerate(languages) if lang == language]
+            offsets = np.cumsum([0, *(len(clips[i]) for i in members)])
+            spans = [
+                {
+                    "start": offsets[k] / SAMPLE_RATE + _SPAN_EPSILON,
+                    "end": offsets[k + 1] / SAMPLE_RATE + _SPAN_EPSILON,
+                }
+                for k in range(len(members))
+            ]
+            kwargs = _engine_kwargs(options) | {
+                "language": language,
+                "vad_filter": False,
+                "clip_timestamps": spans,
+                "without_timestamps": False,
+                "batch_size": max(2, options.batch_size),
+            }
+            segments, _ = _batched(whisper, pipelines).transcribe(
+                np.concatenate([clips[i] for i in members]), **kwargs
+            )
+            for segment in _convert_segments(segments):
+                # a segment's seek is its span's start, in 10 ms frames (rounded down)
+                k = int(np.searchsorted(offsets, (segment.seek + 1) * 160, side="right")) - 1
+                mine = found[members[k]]
+                mine.append(shift(segment, -int(offsets[k]) / SAMPLE_RATE, len(mine), -segment.seek))
+        return [
+            (TranscriptInfo(lang, prob, len(clip) / SAMPLE_RATE, len(clip) / SAMPLE_RATE), found[i])
+            for i, (clip, (lang, prob)) in enumerate(zip(clips, languages, strict=True))
+        ]
+
+    return transcribe_clips
+
+
+def _clip_language(whisper: Any, clip: np.ndarray, options: DecodeOptions) -> tuple[str, float]:
+    if options.language:
+        return options.language, 1.0
+    if not whisper.model.is_multilingual:
+        return "en", 1.0
+    language, probability, _ = whisper.detect_language(audio=clip)
+    return language, float(probability)
 
 
 def _engine_kwargs(options: DecodeOptions) -> dict[str, Any]:

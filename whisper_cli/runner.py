@@ -22,10 +22,11 @@ import numpy as np
 from whisper_cli.audio import SAMPLE_RATE, STDIN, audio_duration, iter_audio, load_audio
 from whisper_cli.chunked import LONG_SECONDS, transcribe_chunks
 from whisper_cli.console import Reporter
+from whisper_cli.crossfile import fits
 from whisper_cli.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.inputs import Input
 from whisper_cli.sinks import AtomicFileSink, StdoutSink, write_error
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo
 from whisper_cli.writers import WriterOptions, make_writer
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ def _read(source: str) -> np.ndarray | LongAudio:
     return load_audio(source)
 
 
+Decoded = tuple[int, Job, np.ndarray | LongAudio | AudioError]  # job index, job, its audio
+DecodedQueue = queue.Queue[Decoded | None]  # None: no more inputs
+
+
 class _Stop(Exception):
     """Raised inside a worker when the run is being stopped."""
 
@@ -116,9 +121,8 @@ class Runner:
         """Transcribe every job; ``load`` is called once, while the first files decode."""
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
-        decoded: queue.Queue[tuple[int, Job, np.ndarray | AudioError] | None] = queue.Queue(
-            maxsize=self.workers
-        )
+        # Decoded ahead: one input per worker, or a batch of short clips per worker.
+        decoded: DecodedQueue = queue.Queue(maxsize=self.workers * max(1, self.decode.batch_size))
         interrupted = False
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
@@ -149,7 +153,7 @@ class Runner:
             log.info("%d input(s) already transcribed: skipped (--overwrite redoes them)", len(outcomes))
         return todo
 
-    def _decode_ahead(self, todo: list[tuple[int, Job]], out: queue.Queue) -> None:
+    def _decode_ahead(self, todo: list[tuple[int, Job]], out: DecodedQueue) -> None:
         """Decode inputs in order, at most ``workers`` ahead of the transcription."""
         for index, job in todo:
             if self._stop.is_set():
@@ -165,7 +169,7 @@ class Runner:
                 return
         _put(out, None, self._stop)
 
-    def _consume(self, decoded: queue.Queue, transcribe: TranscribeFn | None, outcomes: dict) -> None:
+    def _consume(self, decoded: DecodedQueue, transcribe: TranscribeFn | None, outcomes: dict) -> None:
         if transcribe is None:
             return
         if self.workers <= 1:
@@ -180,18 +184,48 @@ class Runner:
                 self._stop.set()
                 raise
 
-    def _work(self, decoded: queue.Queue, transcribe: TranscribeFn, outcomes: dict) -> None:
+    def _work(self, decoded: DecodedQueue, transcribe: TranscribeFn, outcomes: dict) -> None:
         """Take decoded inputs until none are left (several threads may share the queue)."""
+        clips: ClipsFn | None = getattr(transcribe, "clips", None) if self.decode.batch_size > 1 else None
+        held: Decoded | None = None
         while not self._stop.is_set():
-            item = _get(decoded, self._stop)
+            item, held = held or _get(decoded, self._stop), None
             if item is None:
                 _put(decoded, None, self._stop)  # let the other workers see the end too
                 return
-            index, job, audio = item
-            outcomes[index] = Outcome(job.input, Status.interrupted)
-            outcomes[index] = self._one(job, audio, transcribe)
+            group = [item]
+            if clips is not None and fits(item[2]):
+                held = _more_clips(decoded, group, self.decode.batch_size, self._stop)
+            for index, job, _ in group:
+                outcomes[index] = Outcome(job.input, Status.interrupted)
+            if clips is None or len(group) == 1:
+                index, job, audio = item
+                outcomes[index] = self._one(job, audio, transcribe)
+            else:
+                self._together(group, clips, transcribe, outcomes)
 
-    def _one(self, job: Job, audio: np.ndarray | LongAudio | AudioError, transcribe: TranscribeFn) -> Outcome:
+    def _together(
+        self, group: list[Decoded], clips: ClipsFn, transcribe: TranscribeFn, outcomes: dict
+    ) -> None:
+        """Decode short clips in one batch, then write each as if it had been decoded alone."""
+        audios = [audio for _, _, audio in group if isinstance(audio, np.ndarray)]
+        results: list[tuple[TranscriptInfo, list[Segment]] | None]
+        try:
+            results = list(clips(audios, self.decode))
+        except Exception as exc:  # the engine failed on the batch: each clip gets its own try
+            log.debug("a batch of %d clips failed: %s", len(group), exc, exc_info=True)
+            results = [None] * len(group)
+        for (index, job, audio), result in zip(group, results, strict=True):
+            outcomes[index] = self._one(job, audio, transcribe, result)
+
+    def _one(
+        self,
+        job: Job,
+        audio: np.ndarray | LongAudio | AudioError,
+        transcribe: TranscribeFn,
+        result: tuple[TranscriptInfo, list[Segment]] | None = None,
+    ) -> Outcome:
+        """Transcribe one input (or write ``result``, when it was decoded in a batch)."""
         started = time.monotonic()
         key = job.input.source
         try:
@@ -199,7 +233,9 @@ class Runner:
                 self.reporter.failed(str(audio))
                 return Outcome(job.input, Status.failed, error=audio.cause)
             decoded: list[int] = []  # samples read so far, when the input is streamed
-            if isinstance(audio, LongAudio):
+            if result is not None:
+                info, segments = result[0], iter(result[1])
+            elif isinstance(audio, LongAudio):
                 blocks = _counted(iter_audio(audio.source), decoded)
                 info, segments = transcribe_chunks(transcribe, blocks, self.decode, audio.duration)
             else:
@@ -292,7 +328,24 @@ def is_up_to_date(job: Job) -> bool:
         return False
 
 
-def _get(q: queue.Queue, stop: threading.Event) -> object:
+def _more_clips(
+    decoded: DecodedQueue, group: list[Decoded], size: int, stop: threading.Event
+) -> Decoded | None:
+    """Fill ``group`` with short clips, up to ``size`` in all, as they are decoded (short
+    files decode in milliseconds); return the first item taken that is not one (a long
+    input, an error), to be handled next."""
+    while len(group) < size:
+        item = _get(decoded, stop)
+        if item is None:  # the end mark (or the run is stopping): leave it for the other workers
+            _put(decoded, None, stop)
+            return None
+        if not fits(item[2]):
+            return item
+        group.append(item)
+    return None
+
+
+def _get(q: DecodedQueue, stop: threading.Event) -> Decoded | None:
     """The next item; None once the run is stopping (the decoder may never send its end mark)."""
     while not stop.is_set():
         try:

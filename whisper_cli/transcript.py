@@ -72,7 +72,9 @@ class DecodeOptions:
     level: bool = True  # bring every speech region to one loudness first (loudness.py)
     word_timestamps: bool = False
     condition_on_previous_text: bool = True
-    batch_size: int = 0  # 0 or 1: sequential decoding; >1: batched over VAD chunks
+    batch_size: int = (
+        0  # 0 or 1: sequential decoding; >1: batched (VAD chunks of a file, short files together)
+    )
 
 
 class TranscribeFn(Protocol):
@@ -81,3 +83,12 @@ class TranscribeFn(Protocol):
     def __call__(
         self, audio: np.ndarray, options: DecodeOptions
     ) -> tuple[TranscriptInfo, Iterator[Segment]]: ...
+
+
+class ClipsFn(Protocol):
+    """Several short recordings (each at most a 30 s window) decoded together, in batches:
+    one (info, segments) per clip, in order, times relative to each clip."""
+
+    def __call__(
+        self, clips: list[np.ndarray], options: DecodeOptions
+    ) -> list[tuple[TranscriptInfo, list[Segment]]]: ...
