@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import SAMPLES
 from whisper_cli.audio import load_audio
-from whisper_cli.loudness import MAX_GAIN_DB, PEAK_LIMIT, TARGET_DBFS, active_level_db, level
+from whisper_cli.loudness import MAX_GAIN_DB, PEAK_LIMIT, SAMPLE_RATE, TARGET_DBFS, active_level_db, level
 from whisper_cli.transcript import DecodeOptions
 
 RATE = 16000
@@ -60,3 +60,48 @@ def test_a_quiet_speaker_next_to_a_loud_one_is_kept(tiny_transcribe):
         texts[flag] = " ".join(s.text for s in segments).lower()
     assert "microphone" not in texts[False]
     assert "microphone" in texts[True] and "tomorrow" in texts[True]
+
+
+def test_speech_chunks_join_short_pauses_and_pad_like_faster_whisper():
+    from whisper_cli.loudness import speech_chunks
+
+    s = SAMPLE_RATE
+    regions = [(1 * s, 2 * s), (int(3.5 * s), 4 * s), (8 * s, 9 * s)]  # 1.5 s, then 4 s apart
+    assert speech_chunks(regions, 10 * s) == [(int(0.7 * s), int(4.3 * s)), (int(7.7 * s), int(9.3 * s))]
+    assert speech_chunks([(0, s), (int(9.9 * s), 10 * s)], 10 * s) == [
+        (0, int(1.3 * s)),
+        (int(9.6 * s), 10 * s),
+    ]
+    assert speech_chunks([], 10 * s) == []
+
+
+def test_timeline_maps_speech_only_times_back_to_the_recording():
+    from whisper_cli.loudness import Timeline
+    from whisper_cli.transcript import Segment, Word
+
+    s = SAMPLE_RATE
+    timeline = Timeline([(2 * s, 5 * s), (10 * s, 12 * s)])  # joined: 0-3 s, then 3-5 s
+    assert timeline.original(0.0) == 2.0 and timeline.original(2.5) == 4.5
+    assert timeline.original(3.0) == 10.0  # a start on the border: the later chunk
+    assert timeline.original(3.0, end=True) == 5.0  # an end on the border: the earlier one
+    seg = Segment(
+        id=0, start=2.0, end=4.0, text=" a b", seek=0, words=(Word(2.0, 3.0, " a"), Word(3.0, 4.0, " b"))
+    )
+    moved = timeline.segment(seg)
+    assert (moved.start, moved.end, moved.seek) == (4.0, 11.0, 200)
+    assert [(w.start, w.end) for w in moved.words] == [(4.0, 5.0), (10.0, 11.0)]
+
+
+def test_levelled_decoding_sees_only_the_speech(tiny_transcribe):
+    hello = load_audio(SAMPLES / "hello.wav")
+    gap = np.zeros(6 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([gap, hello, gap, hello])
+    info, segments = tiny_transcribe(audio, DecodeOptions(language="en", word_timestamps=True))
+    segments = list(segments)
+    assert info.duration == pytest.approx(len(audio) / SAMPLE_RATE)
+    assert info.duration_after_vad < info.duration - 10  # the long silences were left out
+    second = 12 + len(hello) / SAMPLE_RATE
+    assert 5.5 <= segments[0].start <= 6.5
+    assert any(second - 0.5 <= s.start <= second + 0.5 for s in segments)  # times in the recording
+    words = [w for s in segments for w in s.words]
+    assert all(not (6 + len(hello) / SAMPLE_RATE + 0.5 < w.start < second - 0.5) for w in words)

@@ -49,3 +49,12 @@ def test_setup_command_transcribes_the_sample():
     )
     assert res.returncode == 0, res.stderr
     assert "welcome" in res.stdout.lower()
+
+
+def test_python_example_runs_as_written():
+    block = README.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    res = subprocess.run([sys.executable, "-c", block], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("en ") and "welcome" in res.stdout.lower()
+    assert "weather for today" in lines[-1].lower()

@@ -327,8 +327,9 @@ def _batched(whisper: Any, pipelines: dict[str, Any]) -> Any:
     return pipelines["batched"]
 
 
-def _make_transcribe(whisper: Any, pipelines: dict[str, Any]) -> TranscribeFn:
+def _make_transcribe(whisper: Any, pipelines: dict[str, Any] | None = None) -> TranscribeFn:
     """Wrap a WhisperModel in our TranscribeFn: our options in, our types out."""
+    pipelines = {} if pipelines is None else pipelines
 
     def transcribe(audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         engine = whisper
