@@ -154,7 +154,8 @@ class Runner:
         return todo
 
     def _decode_ahead(self, todo: list[tuple[int, Job]], out: DecodedQueue) -> None:
-        """Decode inputs in order, at most ``workers`` ahead of the transcription."""
+        """Decode inputs in order, at most ``workers`` (times ``--batch-size``, when short
+        files share batches) ahead of the transcription."""
         for index, job in todo:
             if self._stop.is_set():
                 break
