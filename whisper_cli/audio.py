@@ -324,15 +324,15 @@ def _av_frames(packets: Iterable[object]) -> Iterator[object]:
             yield frame
 
 
-def _resampled(frames: Iterable[object]) -> Iterator[np.ndarray]:
+def _resampled(frames: Iterable[Any]) -> Iterator[np.ndarray]:
     """16 kHz mono blocks from decoded frames whose rate, layout or format may change midway
     (a damaged MP3 frame header does that): one resampler per run of alike frames."""
     import av
 
     resampler, setup = None, None
     for frame in frames:
-        this = (frame.format.name, frame.layout.name, frame.sample_rate)  # type: ignore[attr-defined]
-        if this != setup:
+        this = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if resampler is None or this != setup:
             if resampler is not None:
                 yield from _flushed(resampler)
             resampler, setup = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE), this

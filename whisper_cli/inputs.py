@@ -97,7 +97,7 @@ def _exists(arg: str, recursive: bool) -> bool:
 
 
 def _walk(root: Path, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
-    entries = []
+    entries: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         entries.extend(Path(dirpath, f) for f in filenames)

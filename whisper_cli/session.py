@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from whisper_cli.audio import STDIN, display_name
 from whisper_cli.console import Reporter
@@ -69,10 +71,10 @@ def _stop_once() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Callable[[int, object], None]] = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
     stopping = False
 
-    def once(signum: int, frame: object) -> None:
+    def once(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         if not stopping:
             stopping = True
@@ -86,8 +88,8 @@ def _stop_once() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _arguments(settings: RunSettings) -> list[str]:

@@ -56,7 +56,7 @@ class Task(str, Enum):
     """What the model does with the speech."""
 
     transcribe = "transcribe"
-    translate = "translate"
+    translate = "translate"  # type: ignore[assignment]  # shadows str.translate: the task's name
 
 
 @dataclass(frozen=True, slots=True)
