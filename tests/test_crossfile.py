@@ -88,12 +88,13 @@ def test_a_clip_the_batch_cannot_do_is_decoded_alone():
         ]
 
     def alone(audio, options):
+        assert options.batch_size == 0  # redone by sequential decoding, with its fallback
         alone_calls.append(len(audio))
         return TranscriptInfo("en", 1.0, len(audio) / SR), iter([_seg(" decoded alone")])
 
     silence = np.zeros(3 * SR, np.float32)
     clips = [padded, hello[: 5 * SR], silence, hello]
-    results = clips_pipeline(engine, alone)(clips, DecodeOptions(language="en"))
+    results = clips_pipeline(engine, alone)(clips, DecodeOptions(language="en", batch_size=8))
     assert len(seen_by_engine) == 3  # the silent clip never reaches the batch
     assert seen_by_engine[0] < len(padded) - 3 * SR  # trimmed to its speech
     assert alone_calls == [5 * SR, 3 * SR]  # the loop and the silence, whole

@@ -42,6 +42,7 @@ def clips_pipeline(engine: ClipsFn, alone: TranscribeFn) -> ClipsFn:
     def transcribe_clips(
         clips: list[np.ndarray], options: DecodeOptions
     ) -> list[tuple[TranscriptInfo, list[Segment]]]:
+        sequential = replace(options, batch_size=0)  # what a clip redone alone gets
         prepared = {i: p for i, clip in enumerate(clips) if (p := _prepare(clip, options)) is not None}
         together = engine([audio for audio, _ in prepared.values()], options) if prepared else []
         decoded = dict(zip(prepared, together, strict=True))
@@ -49,13 +50,13 @@ def clips_pipeline(engine: ClipsFn, alone: TranscribeFn) -> ClipsFn:
         for i, clip in enumerate(clips):
             found, trimmed = decoded.get(i), prepared.get(i)
             if found is None or trimmed is None or _redo(found[1]):
-                info, stream = alone(clip, options)
+                info, stream = alone(clip, sequential)
                 results.append((info, list(stream)))
                 continue
             kept = [] if _silent(found[1]) else list(drop_phantoms(found[1]))
             start, duration = trimmed[1] / SAMPLE_RATE, len(clip) / SAMPLE_RATE
             shifted = [_within(shift(s, start, k, 0), duration) for k, s in enumerate(kept)]
-            results.append((replace(found[0], duration=len(clip) / SAMPLE_RATE), shifted))
+            results.append((replace(found[0], duration=duration), shifted))
         return results
 
     return transcribe_clips
