@@ -22,7 +22,7 @@ from whisper_cli.guards import drop_phantoms, repeated_ngram
 from whisper_cli.loudness import level, speech_regions
 from whisper_cli.model import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from whisper_cli.parallel import SAMPLE_RATE, shift
-from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 MAX_CLIP_SECONDS = 30.0  # one window: longer recordings are decoded alone
 PAD = int(0.4 * SAMPLE_RATE)  # kept around the speech, as faster-whisper's VAD does
@@ -78,13 +78,7 @@ def _prepare(clip: np.ndarray, options: DecodeOptions) -> tuple[np.ndarray, int]
 def _within(segment: Segment, duration: float) -> Segment:
     """The segment with its times (rounded by the engine on the joined clips) inside the clip."""
 
-    def clamp(t: float) -> float:
-        return min(max(t, 0.0), duration)
-
-    words = segment.words
-    if words is not None:
-        words = tuple(replace(w, start=clamp(w.start), end=clamp(w.end)) for w in words)
-    return replace(segment, start=clamp(segment.start), end=clamp(segment.end), words=words)
+    return retimed(segment, lambda t: min(max(t, 0.0), duration))
 
 
 def _silent(segments: list[Segment]) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 SAMPLE_RATE = 16_000
 TARGET_DBFS = -23.0
@@ -110,19 +110,13 @@ class Timeline:
 
     def segment(self, segment: Segment) -> Segment:
         """The segment (and its words) in the recording's time."""
-        words = segment.words
-        if words is not None:
-            words = tuple(
-                replace(w, start=self.original(w.start), end=self.original(w.end, end=True)) for w in words
-            )
-        start = self.original(segment.start)
-        return replace(
+        moved = retimed(
             segment,
-            start=start,
-            end=max(start, self.original(segment.end, end=True)),
+            self.original,
+            lambda t: self.original(t, end=True),
             seek=round(self.original(segment.seek / 100) * 100),
-            words=words,
         )
+        return replace(moved, end=max(moved.start, moved.end))
 
 
 def levelled(transcribe: TranscribeFn) -> TranscribeFn:

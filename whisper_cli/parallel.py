@@ -29,7 +29,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 SAMPLE_RATE = 16_000
 MIN_PART_SECONDS = 30.0  # a part shorter than this costs more in lost context than it gains
@@ -85,17 +85,7 @@ def _quietest(window: np.ndarray) -> int:
 
 def shift(segment: Segment, seconds: float, new_id: int, seek_frames: int) -> Segment:
     """The segment moved ``seconds`` later in the recording, renumbered."""
-    words = None
-    if segment.words is not None:
-        words = tuple(replace(w, start=w.start + seconds, end=w.end + seconds) for w in segment.words)
-    return replace(
-        segment,
-        id=new_id,
-        start=segment.start + seconds,
-        end=segment.end + seconds,
-        seek=segment.seek + seek_frames,
-        words=words,
-    )
+    return retimed(segment, lambda t: t + seconds, id=new_id, seek=segment.seek + seek_frames)
 
 
 def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor, workers: int) -> TranscribeFn:

@@ -6,10 +6,10 @@ Everything here is frozen: a stage that wants a different segment makes one with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,21 @@ class Segment:
     compression_ratio: float = 0.0
     no_speech_prob: float = 0.0
     words: tuple[Word, ...] | None = None  # None unless word timestamps were asked for
+
+
+def retimed(
+    segment: Segment,
+    start: Callable[[float], float],
+    end: Callable[[float], float] | None = None,
+    **changes: Any,
+) -> Segment:
+    """The segment with ``start`` applied to its and its words' start times and ``end``
+    (default: ``start``) to their end times; other fields changed as ``changes`` say."""
+    end = end or start
+    words = segment.words
+    if words is not None:
+        words = tuple(replace(w, start=start(w.start), end=end(w.end)) for w in words)
+    return replace(segment, start=start(segment.start), end=end(segment.end), words=words, **changes)
 
 
 @dataclass(frozen=True, slots=True)
