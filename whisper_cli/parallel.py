@@ -106,17 +106,13 @@ def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor, workers: int) -
         cancel = threading.Event()
         first = _Part(transcribe, audio[: spans[0][1]], options, cancel)
         futures = [pool.submit(first.run)]
-        if options.language is None:  # the first part finds the language the others use
-            try:
-                options = replace(options, language=first.info().language)
-            except BaseException:
-                cancel.set()
-                raise
-        later = [_Part(transcribe, audio[a:b], options, cancel) for a, b in spans[1:]]
-        futures += [pool.submit(part.run) for part in later]
         try:
+            if options.language is None:  # the first part finds the language the others use
+                options = replace(options, language=first.info().language)
+            later = [_Part(transcribe, audio[a:b], options, cancel) for a, b in spans[1:]]
+            futures += [pool.submit(part.run) for part in later]
             first_info = first.info()
-        except BaseException:
+        except BaseException:  # the first part failed (or the wait was interrupted)
             _stop(cancel, futures)
             raise
         info = replace(first_info, duration=len(audio) / SAMPLE_RATE, duration_after_vad=None)
