@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import sys
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -51,12 +51,28 @@ class AtomicFileSink:
         """Create the parent folder and the temp file; return it for writing."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=PARTIAL_PREFIX, suffix=self.path.suffix)
+            fd = self._create_tmp()
         except OSError as exc:
             raise OutputError(f"{self.label}: cannot create ({_cause(exc)})") from None
-        self._tmp = Path(tmp)
         self._file = open(fd, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
         return self._file
+
+    def _create_tmp(self) -> int:
+        """Create a new temp file, 0600 like mkstemp's, and return its descriptor.
+
+        The name is recorded before the file exists, so a Ctrl-C that lands just after its
+        creation still finds it to discard (mkstemp returns the name only afterwards).
+        """
+        for _ in range(100):
+            self._tmp = self.path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}{self.path.suffix}"
+            try:
+                return os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
+            except FileExistsError:
+                self._tmp = None  # another file's name: not ours to discard
+            except OSError:
+                self._tmp = None
+                raise
+        raise FileExistsError(errno.EEXIST, "no free temp file name")
 
     def commit(self) -> None:
         """Flush to disk and rename into place."""
@@ -65,7 +81,7 @@ class AtomicFileSink:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.chmod(self._tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
+            os.chmod(self._tmp, 0o666 & ~_UMASK)  # created 0600
             os.replace(self._tmp, self.path)
         except OSError as exc:
             self.discard()
@@ -101,4 +117,5 @@ def _read_umask() -> int:
     return mask
 
 
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
