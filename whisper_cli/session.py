@@ -18,6 +18,7 @@ from whisper_cli.audio import STDIN, display_name
 from whisper_cli.console import Reporter
 from whisper_cli.errors import ExitCode, UsageError
 from whisper_cli.inputs import Collection, Input, collect_inputs, plan_outputs, read_file_list
+from whisper_cli.malloc import keep_large_buffers
 from whisper_cli.model import ModelSpec, default_workers, get_whisper, resolve_device
 from whisper_cli.report import print_summary, report_document, write_report
 from whisper_cli.runner import BatchResult, Job, Outcome, Runner, Status
@@ -33,6 +34,7 @@ def run_session(settings: RunSettings) -> int:
     if not collection.inputs:
         raise UsageError(_nothing_found(collection, _arguments_named(settings)))
     jobs, to_stdout = _jobs(collection.inputs, settings)
+    keep_large_buffers()  # before any decoder thread exists: they share the one arena
     settings = replace(settings, model=_concrete(settings.model))
     # A bar and live transcript lines cannot share one terminal: the text is the progress.
     reporter = Reporter(quiet=settings.quiet or (to_stdout and sys.stdout.isatty()))
