@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import SAMPLES, sample_text, wer
+from whisper_cli.model import _in_english
 from whisper_cli.parallel import SAMPLE_RATE, cut_points, in_parts, part_count, part_weights, shift
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo, Word
 
@@ -72,6 +73,18 @@ def test_parts_stream_in_order_with_shifted_times_and_one_language():
     assert len(calls) == 5 and sum(n for n, _ in calls) == len(audio)
     assert calls[0][1] is None
     assert all(lang == "en" for _, lang in calls[1:])  # later parts use the first part's language
+
+
+def test_an_english_only_model_decodes_every_part_in_english_at_once():
+    """The later parts need not wait for the first to find the language."""
+    calls = []
+    audio = np.zeros(150 * SAMPLE_RATE, np.float32)
+    with ThreadPoolExecutor(2) as pool:
+        info, segments = _in_english(in_parts(_fake(calls), pool, 2))(audio, DecodeOptions())
+        list(segments)
+        _in_english(_fake(calls))(audio[: 10 * SAMPLE_RATE], DecodeOptions(language="fr"))
+    assert info.language == "en"
+    assert [lang for _, lang in calls] == ["en"] * 5 + ["fr"]  # an explicit language is passed on
 
 
 def test_short_audio_and_batched_decoding_are_not_split():

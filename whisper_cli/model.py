@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +145,21 @@ def get_whisper(
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
         transcribe = in_parts(transcribe, pool, workers)
+    if not whisper.model.is_multilingual:
+        # The language is known, so the later parts need not wait for the first to find it.
+        transcribe = _in_english(transcribe)
     return Whisper(transcribe, clips)
+
+
+def _in_english(transcribe: TranscribeFn) -> TranscribeFn:
+    """An English-only model's TranscribeFn: the language is English, as the engine would decide."""
+
+    def transcribe_english(
+        audio: np.ndarray, options: DecodeOptions
+    ) -> tuple[TranscriptInfo, Iterator[Segment]]:
+        return transcribe(audio, options if options.language else replace(options, language="en"))
+
+    return transcribe_english
 
 
 def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
