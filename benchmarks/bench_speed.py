@@ -16,7 +16,8 @@ Each configuration runs --repeat times, interleaved (A B C D A B C D …); the t
 medians, and ratios to the engine are medians of per-round ratios.
 
 Prints: wall s, audio s, × real time, time to first segment, peak RSS, WER, wall ratio to
-the engine; and a start-up table (--help, --version, a usage error).
+the engine; the CPU time stolen by the hypervisor meanwhile (Linux guests); and a
+start-up table (--help, --version, a usage error).
 
   python benchmarks/bench_speed.py [--model tiny.en] [--repeat 3] [--workloads long,level,clips]
 """
@@ -91,6 +92,26 @@ def timed(cmd: list[str]) -> Run:
     return Run(wall, first, usage.ru_maxrss / 1024, texts)
 
 
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (Linux /proc/stat), or None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return [int(n) for n in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_percent(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Share of CPU time the hypervisor gave to other guests (the 8th counter: steal).
+
+    Other guests on the host slow multi-threaded configurations most: a descheduled
+    OpenMP thread holds up its partner at every barrier."""
+    if before is None or after is None or len(after) < 8:
+        return None
+    deltas = [b - a for a, b in zip(before, after, strict=False)]
+    return 100 * deltas[7] / max(1, sum(deltas[:8]))
+
+
 def commands(model: str, model_path: str, files: list[str]) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "whisper_cli", "-m", model, "-l", "en", "-f", "jsonl", "-q"]
     return {
@@ -105,10 +126,14 @@ def run_workload(name: str, files: list[str], refs: dict[str, str], model: str, 
     audio = sum(_duration(f) for f in files)
     cmds = commands(model, model_path, files)
     results: dict[str, list[Run]] = {k: [] for k in cmds}
+    before = cpu_times()
     for _ in range(repeat):
         for label, cmd in cmds.items():
             results[label].append(_run_config(label, cmd, files))
+    stolen = steal_percent(before, cpu_times())
     print(f"\n## {name}: {len(files)} file(s), {audio:.1f} s of audio, {repeat} round(s), {CORES} cores")
+    if stolen is not None:
+        print(f"CPU time stolen by the hypervisor during these runs: {stolen:.0f} %")
     header = "configuration | wall s (median) | × real time | first segment s"
     header += " | peak RSS MiB | WER % | wall / engine"
     print(f"| {header} |")
