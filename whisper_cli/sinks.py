@@ -66,7 +66,7 @@ class AtomicFileSink:
         for _ in range(100):
             self._tmp = self.path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}{self.path.suffix}"
             try:
-                return os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
+                return os.open(self._tmp, _CREATE_FLAGS, 0o600)
             except FileExistsError:
                 self._tmp = None  # another file's name: not ours to discard
             except OSError:
@@ -117,5 +117,8 @@ def _read_umask() -> int:
     return mask
 
 
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# mkstemp's flags: a new file only, not inherited by child processes, no newline
+# translation by the C runtime (Windows)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_CREATE_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
