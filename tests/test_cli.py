@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, write_tone
+from tests.conftest import ROOT, SAMPLES, write_tone
 from whisper_cli.errors import ExitCode
 from whisper_cli.writers import FORMATS
 
@@ -185,7 +185,8 @@ def test_help_and_version_import_nothing_heavy(args):
     import sys
 
     probe = (
-        "import sys, runpy; sys.argv = ['whisper-cli', *sys.argv[1:]]\n"
+        "import os, sys, runpy; sys.argv = ['whisper-cli', *sys.argv[1:]]\n"
+        "os._exit = sys.exit  # the CLI ends with os._exit: let the probe look afterwards\n"
         "try:\n    runpy.run_module('whisper_cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "heavy = {'pydantic', 'numpy', 'faster_whisper', 'ctranslate2', 'rich.console'} & set(sys.modules)\n"
@@ -214,3 +215,20 @@ def test_help_lists_every_option_documented_in_readme():
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help", "--no-vad"}
     missing = sorted(o for o in options if f"`{o}" not in readme)
     assert not missing, f"options missing from README's table: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"), [(None, 0, ""), (3, 3, ""), ("no model", 1, "no model\n")]
+)
+def test_exit_skips_teardown_but_flushes_and_keeps_the_status(code, status, stderr):
+    """The CLI ends with os._exit: buffered output must still arrive, SystemExit's rules hold."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from whisper_cli.cli import _exit_now\n"
+        "sys.stdout.write('data' * 10000)  # buffered, not yet written\n"
+        f"_exit_now({code!r})\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert (res.returncode, res.stdout, res.stderr) == (status, "data" * 10000, stderr)
