@@ -197,6 +197,33 @@ def test_help_and_version_import_nothing_heavy(args):
     assert res.stderr.rsplit("HEAVY:", 1)[1] == ""
 
 
+@pytest.mark.parametrize("preset", [None, "3"])
+def test_entry_point_gives_numpy_blas_one_thread_unless_user_chose(preset):
+    """OpenBLAS helper threads would spin beside the decoders (whisper_cli/__main__.py)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys, runpy; sys.argv = ['whisper-cli', '--version']\n"
+        "os._exit = sys.exit\n"
+        "try:\n    runpy.run_module('whisper_cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "import numpy as np\n"
+        "np.ones((256, 256), np.float32) @ np.ones((256, 4096), np.float32)\n"
+        "threads = len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else 1\n"
+        "sys.stderr.write(f\"BLAS:{os.environ['OPENBLAS_NUM_THREADS']}:{threads}\")\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    setting, threads = res.stderr.rsplit("BLAS:", 1)[1].split(":")
+    assert setting == (preset or "1")
+    if not preset:
+        assert threads == "1"
+
+
 def test_output_format_enum_matches_writer_registry():
     from whisper_cli.writers import WRITERS, expand_formats
 
