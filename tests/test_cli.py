@@ -177,10 +177,9 @@ def test_version(cli):
     assert res.stdout.strip() == f"whisper-cli {__version__}"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["models", "--help"], ["--version"]])
-def test_help_and_version_import_nothing_heavy(args):
-    """--help must answer fast (benchmarks/bench_speed.py): no pydantic (Typer's value
-    coercion), numpy, Rich console or engine import on the way."""
+def _after_entry_point(args: list[str], then: str, env: dict[str, str] | None = None):
+    """Run ``whisper-cli ARGS`` through its entry point in a fresh interpreter, then the
+    Python code ``then`` in that same process (to look at what the run left behind)."""
     import subprocess
     import sys
 
@@ -189,10 +188,21 @@ def test_help_and_version_import_nothing_heavy(args):
         "os._exit = sys.exit  # the CLI ends with os._exit: let the probe look afterwards\n"
         "try:\n    runpy.run_module('whisper_cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy = {'pydantic', 'numpy', 'faster_whisper', 'ctranslate2', 'rich.console'} & set(sys.modules)\n"
-        "sys.stderr.write('HEAVY:' + ','.join(sorted(heavy)))\n"
+    ) + then
+    return subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, check=True
     )
-    res = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["models", "--help"], ["--version"]])
+def test_help_and_version_import_nothing_heavy(args):
+    """--help must answer fast (benchmarks/bench_speed.py): no pydantic (Typer's value
+    coercion), numpy, Rich console or engine import on the way."""
+    res = _after_entry_point(
+        args,
+        "heavy = {'pydantic', 'numpy', 'faster_whisper', 'ctranslate2', 'rich.console'} & set(sys.modules)\n"
+        "sys.stderr.write('HEAVY:' + ','.join(sorted(heavy)))\n",
+    )
     assert "Usage:" in res.stdout or "whisper-cli" in res.stdout
     assert res.stderr.rsplit("HEAVY:", 1)[1] == ""
 
@@ -201,23 +211,18 @@ def test_help_and_version_import_nothing_heavy(args):
 def test_entry_point_gives_numpy_blas_one_thread_unless_user_chose(preset):
     """OpenBLAS helper threads would spin beside the decoders (whisper_cli/__main__.py)."""
     import os
-    import subprocess
-    import sys
 
-    probe = (
-        "import os, sys, runpy; sys.argv = ['whisper-cli', '--version']\n"
-        "os._exit = sys.exit\n"
-        "try:\n    runpy.run_module('whisper_cli', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "import numpy as np\n"
-        "np.ones((256, 256), np.float32) @ np.ones((256, 4096), np.float32)\n"
-        "threads = len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else 1\n"
-        "sys.stderr.write(f\"BLAS:{os.environ['OPENBLAS_NUM_THREADS']}:{threads}\")\n"
-    )
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if preset:
         env["OPENBLAS_NUM_THREADS"] = preset
-    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    res = _after_entry_point(
+        ["--version"],
+        "import numpy as np\n"
+        "np.ones((256, 256), np.float32) @ np.ones((256, 4096), np.float32)\n"
+        "threads = len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else 1\n"
+        "sys.stderr.write(f\"BLAS:{os.environ['OPENBLAS_NUM_THREADS']}:{threads}\")\n",
+        env,
+    )
     setting, threads = res.stderr.rsplit("BLAS:", 1)[1].split(":")
     assert setting == (preset or "1")
     if not preset:
