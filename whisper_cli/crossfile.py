@@ -20,8 +20,8 @@ import numpy as np
 
 from whisper_cli.guards import drop_phantoms, repeated_ngram
 from whisper_cli.loudness import level, speech_regions
-from whisper_cli.model import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from whisper_cli.parallel import SAMPLE_RATE, shift
+from whisper_cli.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 MAX_CLIP_SECONDS = 30.0  # one window: longer recordings are decoded alone

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from whisper_cli import bundled
 from whisper_cli.errors import ModelLoadError
+from whisper_cli.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
 
 if TYPE_CHECKING:
@@ -59,12 +60,6 @@ COMPUTE_TYPES = (
     "bfloat16",
     "float32",
 )
-
-# The faster-whisper decoding thresholds that, with VAD, keep silence and noise from
-# turning into invented words ("Thank you.", "You"); faster-whisper's own defaults.
-NO_SPEECH_THRESHOLD = 0.6
-LOG_PROB_THRESHOLD = -1.0
-COMPRESSION_RATIO_THRESHOLD = 2.4
 
 
 @dataclass(frozen=True, slots=True)
