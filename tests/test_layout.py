@@ -7,6 +7,7 @@ import itertools
 import re
 import string
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 import srt
@@ -14,8 +15,8 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import render
-from whisper_cli.transcript import Segment, TranscriptInfo, Word
+from tests.conftest import SAMPLES, render
+from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo, Word
 from whisper_cli.writers import WriterOptions
 from whisper_cli.writers.layout import Cue, break_lines, layout_segment, split_into_cues
 from whisper_cli.writers.text import ends_clause
@@ -206,10 +207,60 @@ def test_overlapping_segments_never_overlap_as_cues() -> None:
     assert [(c.start, c.end) for c in cues] == [(0.0, 1.5), (1.5, 2.0)]
 
 
-def test_backwards_segment_gets_an_empty_span_not_a_negative_one() -> None:
+def test_backwards_segment_gets_a_millisecond_not_an_empty_or_negative_span() -> None:
     segments = [words_segment(0, "one two three", 5.0), words_segment(1, "earlier", 1.0)]
     cues = stream(segments, WriterOptions())
-    assert cues[1].start == cues[1].end == cues[0].end == 6.5
+    assert cues[1].start == cues[0].end == 6.5
+    assert cues[1].end == 6.501
+
+
+def timed_segment(*words: tuple[float, float, str]) -> Segment:
+    """A segment of the given ``(start, end, text)`` words."""
+    timed = tuple(Word(start, end, text) for start, end, text in words)
+    return Segment(0, timed[0].start, timed[-1].end, "".join(w.word for w in timed), words=timed)
+
+
+def ms_span(cue: Cue) -> tuple[int, int]:
+    return to_milliseconds(cue.start), to_milliseconds(cue.end)
+
+
+@pytest.mark.parametrize("min_duration", [None, 0.0, 0.0004])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        pytest.param(
+            [(1.0, 1.0, " a"), (1.2, 1.2, " b"), (1.2, 1.5, " c")],
+            [(1000, 1001), (1200, 1201), (1201, 1500)],
+            id="zero-length words",
+        ),
+        pytest.param(
+            [(1.2001, 1.2004, " a"), (1.2004, 1.5, " b")],
+            [(1200, 1201), (1201, 1500)],
+            id="a word within one millisecond",
+        ),
+        pytest.param(
+            [(1.0, 1.2, " a"), (1.1, 1.2, " b")],
+            [(1000, 1200), (1200, 1201)],
+            id="a word inside the one before",
+        ),
+    ],
+)
+def test_short_cues_last_at_least_a_millisecond(
+    words: list[tuple[float, float, str]], expected: list[tuple[int, int]], min_duration: float | None
+) -> None:
+    options = WriterOptions(max_cue_duration=0.1, min_cue_duration=min_duration)
+    cues = stream([timed_segment(*words)], options)
+    assert [cue.text for cue in cues] == [text.strip() for *_, text in words]
+    assert [ms_span(cue) for cue in cues] == expected
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_karaoke_keeps_zero_length_words(fmt: str) -> None:
+    segment = timed_segment((1.0, 1.0, " a"), (1.2, 1.2, " b"), (1.2, 1.5, " c"))
+    text = render(fmt, [segment], WriterOptions(max_cue_duration=0.1, highlight_words=True), INFO)
+    times = cue_times(text)
+    assert times == [(1000, 1001), (1200, 1201), (1201, 1500)]
+    assert all(word in text for word in ("a", "b", "c"))
 
 
 def test_karaoke_spans_cover_the_cue_without_holes() -> None:
@@ -284,7 +335,7 @@ def segments(draw: st.DrawFn) -> list[Segment]:
 @st.composite
 def options(draw: st.DrawFn) -> WriterOptions:
     """Random layout limits, each maybe unset; min duration never above max."""
-    max_duration = draw(st.none() | st.floats(0.5, 10))
+    max_duration = draw(st.none() | st.floats(0.1, 10))
     min_duration = draw(st.none() | st.floats(0, max_duration or 3))
     return WriterOptions(
         max_line_width=draw(st.none() | st.integers(1, 50)),
@@ -312,6 +363,17 @@ def ms(stamp: str) -> int:
     return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
 
 
+def cue_times(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` ms of every cue timing line in SRT or VTT text."""
+    times = []
+    for line in text.splitlines():
+        if "-->" in line:
+            match = TIMING_LINE.fullmatch(line)
+            assert match, line
+            times.append((ms(match[1]), ms(match[2])))
+    return times
+
+
 def check_limits(cue: Cue, opts: WriterOptions) -> None:
     """Every limit holds unless a single unit makes it impossible."""
     if opts.max_line_count:
@@ -336,10 +398,10 @@ def test_layout_properties(segs: list[Segment], opts: WriterOptions) -> None:
     previous_end = 0.0
     for cue in stream(segs, opts):
         check_limits(cue, opts)
-        assert previous_end <= cue.start <= cue.end  # monotonic, never overlapping
+        assert previous_end <= cue.start < cue.end  # monotonic, never overlapping, never empty
         assert cue.start == max(cue.units[0].start, previous_end)  # timed by its words
         assert cue.end >= cue.units[-1].end
-        assert to_milliseconds(previous_end) <= to_milliseconds(cue.start) <= to_milliseconds(cue.end)
+        assert to_milliseconds(previous_end) <= to_milliseconds(cue.start) < to_milliseconds(cue.end)
         previous_end = cue.end
 
 
@@ -347,10 +409,9 @@ def test_layout_properties(segs: list[Segment], opts: WriterOptions) -> None:
 @given(segments(), options(), st.sampled_from(["srt", "vtt"]))
 def test_written_subtitles_read_back(segs: list[Segment], opts: WriterOptions, fmt: str) -> None:
     text = render(fmt, segs, opts, INFO)
-    timing_lines = [line for line in text.splitlines() if "-->" in line]
-    times = [tuple(map(ms, TIMING_LINE.fullmatch(line).groups())) for line in timing_lines]  # type: ignore[union-attr]
-    assert all(a[1] <= b[0] <= b[1] for a, b in itertools.pairwise(times))
-    assert all(start <= end for start, end in times)
+    times = cue_times(text)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(times))
+    assert all(start < end for start, end in times)
     if fmt == "srt":
         assert len(list(srt.parse(text))) == len(times)
         assert all(s.content.strip() for s in srt.parse(text))
@@ -369,3 +430,97 @@ def test_units_keep_their_order_in_lines(width: int) -> None:
     units = segment_units(words_segment(0, "the quick brown fox jumps over the lazy dog"))
     lines = break_lines(units, max_width=width, max_words=None)
     assert [u for line in lines for u in line] == units
+
+
+# Word times as the engine gives them at their worst: zero-length words, words that
+# start inside the one before, and times a fraction of a millisecond apart.
+SHORT_TIMING = st.tuples(
+    st.one_of(st.just(0.0), st.floats(-0.2, 0.3), st.integers(-20, 20).map(lambda n: n / 10_000)),
+    st.one_of(st.just(0.0), st.integers(0, 15).map(lambda n: n / 10_000), st.floats(0, 0.5)),
+)
+
+
+@st.composite
+def word_timed_segments(draw: st.DrawFn) -> list[Segment]:
+    """A few segments that all have word times, many of them zero or sub-millisecond long."""
+    out, clock = [], draw(st.floats(0, 5))
+    for index in range(draw(st.integers(1, 3))):
+        clock += draw(st.floats(-0.5, 0.5))
+        words = []
+        for text in draw(st.lists(LATIN, min_size=1, max_size=15)):
+            gap, duration = draw(SHORT_TIMING)
+            start = max(0.0, clock + gap)
+            clock = start + duration
+            words.append(Word(start, clock, text))
+        out.append(Segment(index, words[0].start, clock, "".join(w.word for w in words), words=tuple(words)))
+    return out
+
+
+@PROPERTY
+@given(
+    word_timed_segments(),
+    st.floats(0.1, 5),
+    st.none() | st.just(0.0) | st.floats(0, 0.002) | st.floats(0, 0.1),
+    st.booleans(),
+)
+def test_short_max_cue_duration_never_writes_an_empty_cue(
+    segs: list[Segment], max_duration: float, min_duration: float | None, highlight: bool
+) -> None:
+    opts = WriterOptions(
+        max_cue_duration=max_duration, min_cue_duration=min_duration, highlight_words=highlight
+    )
+    cues = stream(segs, opts)
+    assert squash("".join(cue.text for cue in cues)) == squash("".join(s.text for s in segs))
+    for a, b in itertools.pairwise(cues):
+        assert to_milliseconds(a.end) <= to_milliseconds(b.start)
+    for cue in cues:
+        assert to_milliseconds(cue.start) < to_milliseconds(cue.end)
+        assert karaoke_spans(cue)  # a karaoke SRT writes each cue at least once
+    for fmt in ("srt", "vtt"):
+        text = render(fmt, segs, opts, INFO)
+        times = cue_times(text)
+        assert all(start < end for start, end in times)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(times))
+        if fmt == "srt" and highlight:
+            assert len(times) == sum(len(karaoke_spans(cue)) for cue in cues)
+        else:
+            kept = [line for line in text.splitlines() if "-->" not in line and not line.isdigit()]
+            written = re.sub(r"<[^>]*>", "", "".join(kept).removeprefix("WEBVTT"))
+            assert squash(written) == squash("".join(s.text for s in segs))
+
+
+# --- the real model -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lecture(tiny_transcribe) -> list[Segment]:  # type: ignore[no-untyped-def]
+    """samples/lecture.flac decoded by tiny.en with word times."""
+    from whisper_cli.audio import load_audio
+
+    audio = load_audio(str(SAMPLES / "lecture.flac"))
+    _, segments = tiny_transcribe(audio, DecodeOptions(word_timestamps=True, language="en"))
+    return list(segments)
+
+
+def collapsed(segments: list[Segment]) -> list[Segment]:
+    """The segments with every word shrunk to its start, as the engine sometimes times them."""
+    return [replace(s, words=tuple(replace(w, end=w.start) for w in s.words or ())) for s in segments]
+
+
+@pytest.mark.parametrize("highlight", [False, True], ids=["plain", "karaoke"])
+@pytest.mark.parametrize("shrink", [False, True], ids=["as decoded", "zero-length words"])
+def test_real_lecture_with_tenth_second_cues(lecture: list[Segment], shrink: bool, highlight: bool) -> None:
+    segments = collapsed(lecture) if shrink else lecture
+    words = [w.word for s in segments for w in s.words or ()]
+    assert len(words) > 50
+    text = render("srt", segments, WriterOptions(max_cue_duration=0.1, highlight_words=highlight), INFO)
+    subtitles = list(srt.parse(text))
+    assert all(sub.end > sub.start for sub in subtitles)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(subtitles))
+    shown = [re.sub(r"</?u>", "", sub.content) for sub in subtitles]
+    if highlight:  # each cue is written once per word span: every word is in some block
+        assert {w.strip() for w in words} <= {w for block in shown for w in block.split()}
+    else:
+        assert squash("".join(shown)) == squash("".join(words))
+    for key in ("printing", "press", "goldsmith", "Germany", "historians"):
+        assert any(key in block for block in shown)

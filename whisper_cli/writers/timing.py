@@ -2,7 +2,8 @@
 
 Writers see one segment at a time and cannot take back a cue, so each new cue starts
 no earlier than the last one written ended; ``min_cue_duration`` lengthens a cue and
-pushes later starts instead.
+pushes later starts instead. Every cue lasts at least one millisecond once rounded, as
+written: players drop or choke on a cue that ends where it starts.
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ def place_cues(cues: Iterable[Cue], *, not_before: float, min_duration: float | 
     """Time cues after ``not_before`` so that none overlaps or precedes another.
 
     A cue starts no earlier than the previous one ends; ``min_duration`` lengthens a
-    cue's end, never moves its start back, and pushes later starts instead.
+    cue's end, never moves its start back, and pushes later starts instead. A cue that
+    would round to no time at all (zero-length words, a word inside the one before, a
+    segment that runs backwards) ends a millisecond after its rounded start.
     """
     placed = []
     for cue in cues:
         start = max(cue.start, not_before)
-        end = max(cue.end, start + (min_duration or 0.0))
+        end = _after_rounding(start, max(cue.end, start + (min_duration or 0.0)))
         placed.append(replace(cue, start=start, end=end))
         not_before = end
     return placed
+
+
+def _after_rounding(start: float, end: float) -> float:
+    """``end``, or the millisecond after ``start`` if both would be written as one time."""
+    first = to_milliseconds(start) + 1
+    # n / 1000 reads back as exactly n ms: its shortest repr is that decimal
+    return end if to_milliseconds(end) >= first else first / 1000
 
 
 def karaoke_spans(cue: Cue) -> list[tuple[int, int, int | None]]:
