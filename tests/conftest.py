@@ -152,6 +152,13 @@ def render(fmt: str, segments, options=None, info: TranscriptInfo | None = None)
     return file.getvalue()
 
 
+def names(folder: Path) -> list[str]:
+    """The files and folders in ``folder``, sorted, less whisper-cli's ledger (a documented hidden file)."""
+    from whisper_cli.ledger import LEDGER_NAME
+
+    return sorted(p.name for p in folder.iterdir() if p.name != LEDGER_NAME)
+
+
 def write_tone(path: Path, seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> Path:
     """A sine tone file (any soundfile format by extension)."""
     t = np.arange(int(seconds * rate)) / rate

@@ -25,6 +25,7 @@ import soundfile as sf
 
 from tests.conftest import ROOT, SAMPLES, run_cli, write_tone
 from whisper_cli.errors import ExitCode
+from whisper_cli.ledger import LEDGER_NAME
 from whisper_cli.sinks import PARTIAL_PREFIX
 from whisper_cli.transcript import Segment, TranscriptInfo
 
@@ -71,8 +72,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def files_under(folder: Path) -> set[str]:
-    """Every file below ``folder`` (hidden ones included), relative, as strings."""
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    """Every file below ``folder`` (hidden ones included, but for whisper-cli's ledgers), relative."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != LEDGER_NAME}
 
 
 def partials(*folders: Path) -> list[Path]:
@@ -188,7 +189,8 @@ def test_from_file_stdin_with_spaces_in_paths(cli, fake_transcribe, tree: Path):
     listing = "in/talks/day 1/intro.mp3\n\nin/talks/day 1/part.flac\r\nin/one.wav\n"
     res = cli("--from-file", "-", "-o", "out", "--report", "run.json", input=listing)
     assert res.exit_code == ExitCode.OK, res.stderr
-    assert files_under(Path("out")) == {"talks/day 1/intro.txt", "talks/day 1/part.txt", "one.txt"}
+    # a list's paths are mirrored as written
+    assert files_under(Path("out")) == {"in/talks/day 1/intro.txt", "in/talks/day 1/part.txt", "in/one.txt"}
     assert [r["status"] for r in load_report(Path("run.json"))["inputs"]] == ["done"] * 3
 
 
@@ -201,10 +203,10 @@ def test_from_file_stdin_as_find_prints_it(tree: Path):
     res = run_fake(["--from-file", "-", "-o", "out", "--report", "run.json"], input=listing)
     assert res.returncode == ExitCode.OK, res.stderr
     assert files_under(Path("out")) == {
-        "intro.txt",
-        "day 1/intro.txt",
-        "day 2/intro.txt",
-        os.fsdecode(b"caf\xe9 menu.txt"),
+        "in/talks/intro.txt",
+        "in/talks/day 1/intro.txt",
+        "in/talks/day 2/intro.txt",
+        os.fsdecode(b"in/talks/caf\xe9 menu.txt"),
     }
     assert odd in {r["path"] for r in load_report(Path("run.json"))["inputs"]}  # the exact name, escaped
 
@@ -230,7 +232,7 @@ def test_from_file_list_with_a_missing_entry(cli, fake_transcribe, tree: Path):
 
 
 def test_all_done_exits_0_with_a_summary_on_stderr(cli, fake_transcribe, tree: Path):
-    res = cli(*(f"in/{t}" for t in TONES), "-o", "out")
+    res = cli("in/one.wav", "in/talks", "-r", "-o", "out")
     assert res.exit_code == ExitCode.OK
     assert res.stdout == ""
     assert "5 done, 0 skipped, 0 failed" in res.stderr
@@ -368,7 +370,7 @@ def test_ctrl_c_mid_file_discards_it_keeps_the_rest_and_exits_130(cli, monkeypat
         return TranscriptInfo("en", 0.9, len(audio) / 16000), segments()
 
     monkeypatch.setattr("whisper_cli.session.get_whisper", lambda *a, **k: transcribe)
-    tones = [f"in/{t}" for t in TONES]
+    tones = ["in/one.wav", "in/talks", "-r"]  # five tones, one.wav first
     res = cli(*tones, "-o", "out", "-f", "txt,srt", "--report", "run.json", "--workers", "1")
     assert res.exit_code == ExitCode.INTERRUPTED
     assert "1 done, 0 skipped, 0 failed, 4 not done (interrupted)" in res.stderr

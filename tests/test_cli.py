@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, write_tone
+from tests.conftest import ROOT, SAMPLES, names, write_tone
 from whisper_cli.errors import ExitCode
 from whisper_cli.writers import FORMATS
 
@@ -37,13 +37,13 @@ def test_several_formats_without_output_dir_go_beside_the_input(cli, fake_transc
     res = cli(str(audio), "-f", "srt", "-f", "json,vtt")
     assert res.exit_code == ExitCode.OK, res.stderr
     assert res.stdout == ""
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.json", "talk.srt", "talk.vtt", "talk.wav"]
+    assert names(tmp_path) == ["talk.json", "talk.srt", "talk.vtt", "talk.wav"]
 
 
 def test_all_formats_into_output_dir(cli, fake_transcribe, tmp_path):
     res = cli(HELLO, "-f", "all", "-o", str(tmp_path / "out"))
     assert res.exit_code == ExitCode.OK, res.stderr
-    assert sorted(p.suffix[1:] for p in (tmp_path / "out").iterdir()) == sorted(FORMATS)
+    assert sorted(Path(n).suffix[1:] for n in names(tmp_path / "out")) == sorted(FORMATS)
 
 
 def test_several_inputs_load_the_model_once(cli, monkeypatch, tmp_path):

@@ -14,6 +14,7 @@ import soundfile as sf
 from tests.conftest import SAMPLES, run_cli, sample_text, wer
 from whisper_cli.audio import load_audio
 from whisper_cli.crossfile import _redo, clips_pipeline, fits
+from whisper_cli.sinks import PARTIAL_PREFIX
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo
 
 SR = 16_000
@@ -128,7 +129,7 @@ def test_folder_with_batch_size_writes_every_file_and_isolates_failures(tmp_path
     for name in ("hello", "weather", "lecture"):
         assert wer(sample_text(name), written[name]["text"]) <= 0.2, name
     assert written["quiet"]["segments"] == []
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no partial files left
+    assert not [p for p in out.iterdir() if p.name.startswith(PARTIAL_PREFIX)]  # no partial files left
 
 
 class _ScriptedWhisper:

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, SAMPLES, normalise, run_cli, sample_text, wer
+from tests.conftest import ROOT, SAMPLES, names, normalise, run_cli, sample_text, wer
 from whisper_cli.audio import SAMPLE_RATE, display_name, load_audio
 from whisper_cli.sinks import PARTIAL_PREFIX
 
@@ -335,7 +335,7 @@ def test_file_without_read_permission(tmp_path):
     errors = error_lines(res.stderr.decode())
     assert res.returncode == 1
     assert errors == [f"{ERROR}{locked}: permission denied"]
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["hello.txt"]
+    assert names(tmp_path / "out") == ["hello.txt"]
 
 
 def test_file_that_vanishes_between_listing_and_reading(tmp_path, monkeypatch, fake_transcribe, cli):
@@ -355,7 +355,7 @@ def test_file_that_vanishes_between_listing_and_reading(tmp_path, monkeypatch, f
     res = cli(str(tmp_path), "-o", str(tmp_path / "out"), "--report", str(tmp_path / "r.json"))
     assert res.exit_code == 1
     assert error_lines(res.stderr) == [f"{ERROR}{files[1]}: no such file"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt", "c.txt"]
+    assert names(tmp_path / "out") == ["a.txt", "c.txt"]
     assert [r["status"] for r in _read_report(tmp_path / "r.json")] == ["done", "failed", "done"]
 
 
@@ -460,7 +460,7 @@ def test_missing_output_directory_is_created(tmp_path):
     out = tmp_path / "not" / "yet" / "there"
     res = fake_cli(str(a), "-o", str(out), "-f", "txt", "-f", "srt")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["a.srt", "a.txt"]
+    assert names(out) == ["a.srt", "a.txt"]
 
 
 def test_output_directory_not_writable(tmp_path):
@@ -474,7 +474,7 @@ def test_output_directory_not_writable(tmp_path):
     assert len(errors) == len(inputs)
     for line, path in zip(sorted(errors), inputs, strict=True):  # sinks.py words the cause
         assert line.startswith(f"{ERROR}{out / path.stem}.txt: ") and "Permission denied" in line
-    assert list(out.iterdir()) == []
+    assert names(out) == []
 
 
 def run_unprivileged_fake(*args: str) -> subprocess.CompletedProcess:
@@ -506,7 +506,7 @@ def test_file_size_limit_mid_batch_leaves_no_partial_files_and_redoes_only_the_f
     assert res.returncode == 1
     (line,) = errors
     assert line.startswith(f"{ERROR}{out / 'b.txt'}: ") and "file too large" in line
-    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "c.txt"]
+    assert names(out) == ["a.txt", "c.txt"]
     assert [r["status"] for r in _read_report(report)] == ["done", "failed", "done"]
     again = fake_cli(str(tmp_path / "in"), "-o", str(out), "--report", str(report), env=env)
     assert again.returncode == 0
@@ -545,7 +545,7 @@ def test_disk_full_mid_batch(tmp_path, tiny_disk):
     assert len(errors) == 2
     for line, name in zip(errors, ("b.txt", "c.txt"), strict=True):
         assert line.startswith(f"{ERROR}{tiny_disk / name}: ") and "no space left on device" in line
-    assert sorted(p.name for p in tiny_disk.iterdir()) == ["a.txt"]
+    assert names(tiny_disk) == ["a.txt"]
     assert (tiny_disk / "a.txt").stat().st_size == 2 * 2000
 
 
@@ -578,7 +578,7 @@ def test_signal_mid_file_discards_its_partial_output_and_keeps_finished_files(tm
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert stdout == b"" and "Traceback" not in stderr.decode()
-    assert sorted(p.name for p in out.iterdir()) == ["a.txt"]
+    assert names(out) == ["a.txt"]
     statuses = [r["status"] for r in _read_report(report)]
     assert statuses[:2] == ["done", "interrupted"] and statuses[2] in ("interrupted", "pending")
     assert json.loads(report.read_text())["interrupted"] is True

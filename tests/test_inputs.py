@@ -104,8 +104,12 @@ def test_globs_expand_sorted_and_skip_non_media(tree: Path):
 
 
 def test_missing_arguments_are_listed(tree: Path):
-    found = collect_inputs(["nope.wav", "media/*.ogg", "media/b.wav"])
-    assert found.missing == ["nope.wav", "media/*.ogg"]
+    found = collect_inputs(["nope.wav", "media/*.ogg", "media/b.wav", "x" * 300 + ".wav"])
+    assert [(m.path, m.cause) for m in found.missing] == [
+        ("nope.wav", "no such file or directory"),
+        ("media/*.ogg", "no such file or directory"),
+        ("x" * 300 + ".wav", "file name too long"),  # once a traceback that stopped the run
+    ]
     assert sources(found) == ["media/b.wav"]
 
 
@@ -151,10 +155,54 @@ def test_plan_without_output_dir_writes_beside_each_input(tree: Path):
     }
 
 
-def test_plan_mirrors_files_from_several_folders(tree: Path):
+def test_output_names_depend_on_the_input_and_its_argument_alone(tree: Path):
+    """A file argument gives its name, a folder the path below it, a glob the path below its
+    fixed folder, a --from-file line the path as written: adding inputs never moves one."""
+    alone = collect_inputs(["media/sub/c.flac"])
+    assert [str(i.relative) for i in alone.inputs] == ["c.flac"]
+    more = collect_inputs(["media/sub/c.flac", "media/b.wav", "media/sub"], recursive=True)
+    assert [str(i.relative) for i in more.inputs] == ["c.flac", "b.wav", "deeper/d.m4a", "intro.mp3"]
+    globbed = collect_inputs(["media/*/intro.mp3"])
+    assert [str(i.relative) for i in globbed.inputs] == ["other/intro.mp3", "sub/intro.mp3"]
+    listed = collect_inputs([], listed=["media/sub/c.flac", "./media/b.wav", "/abs/x.wav", "../up.wav"])
+    assert [str(i.relative) for i in listed.inputs] == ["media/sub/c.flac", "media/b.wav"]
+    assert [m.path for m in listed.missing] == ["/abs/x.wav", "../up.wav"]
+    touch(Path("../up.wav"))
+    assert [str(i.relative) for i in collect_inputs([], listed=["../up.wav"]).inputs] == ["up.wav"]
+    folder_line = collect_inputs([], listed=["media/sub"])
+    assert [str(i.relative) for i in folder_line.inputs] == ["media/sub/c.flac", "media/sub/intro.mp3"]
+
+
+def test_files_of_one_name_from_two_folders_collide(tree: Path):
     found = collect_inputs(["media/other/intro.mp3", "media/sub/intro.mp3"])
-    plan = plan_outputs(found.inputs, ("txt",), Path("out"))
-    assert [str(t["txt"]) for t in plan.values()] == ["out/other/intro.txt", "out/sub/intro.txt"]
+    with pytest.raises(UsageError, match=r"would both be written to out/intro\.txt"):
+        plan_outputs(found.inputs, ("txt",), Path("out"))
+    listed = collect_inputs([], listed=["media/other/intro.mp3", "media/sub/intro.mp3"])
+    plan = plan_outputs(listed.inputs, ("txt",), Path("out"))
+    assert [str(t["txt"]) for t in plan.values()] == ["out/media/other/intro.txt", "out/media/sub/intro.txt"]
+
+
+def test_fifos_and_devices_in_folders_are_counted_never_opened(tree: Path):
+    os.mkfifo(tree / "zpipe.wav")  # opening it would block until a writer came: forever
+    os.mkfifo(tree / "pipe")  # no extension: would be sniffed
+    found = collect_inputs([str(tree)])
+    assert sources(found) == ["media/a.mp3", "media/b.wav"]
+    assert found.special == 2
+    assert sources(collect_inputs(["media/*.wav"])) == ["media/b.wav"]
+    assert sources(collect_inputs(["media/zpipe.wav"])) == ["media/zpipe.wav"]  # named: read as a stream
+
+
+def test_recursive_follows_linked_folders_once(tree: Path):
+    os.symlink("../other", tree / "sub" / "linked")
+    os.symlink(".", tree / "sub" / "loop")
+    found = collect_inputs([str(tree / "sub")], recursive=True)
+    assert sources(found) == [
+        "media/sub/c.flac",
+        "media/sub/deeper/d.m4a",
+        "media/sub/intro.mp3",
+        # other/intro.mp3 is a different file from sub/intro.mp3: reached through the link
+        "media/sub/linked/intro.mp3",
+    ]
 
 
 def test_same_stem_in_one_folder_keeps_the_extension(tree: Path):

@@ -1,17 +1,15 @@
 """``python -m whisper_cli`` and the ``whisper-cli`` script.
 
-``--version`` is answered here, before Typer and the CLI module are imported.
+Stop signals and the standard streams are made safe here, first of all (signals.py,
+streams.py); ``--version`` is answered before Typer and the CLI module are imported.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
-
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+from whisper_cli import signals, streams
 
 
 def single_threaded_blas() -> None:
@@ -27,17 +25,25 @@ def single_threaded_blas() -> None:
 
 def main() -> None:
     """Entry point: the version at once, anything else through the Typer app."""
-    # SIGTERM stops like Ctrl-C from the first instant, not only once Typer is imported.
-    signal.signal(signal.SIGTERM, _stop)
+    signals.install()  # a Ctrl-C in the first milliseconds is recorded, not a traceback
+    streams.guard()
     single_threaded_blas()
-    if sys.argv[1:] == ["--version"]:
-        from whisper_cli import __version__
+    try:
+        if sys.argv[1:] == ["--version"]:
+            from whisper_cli import __version__
 
-        sys.stdout.write(f"whisper-cli {__version__}\n")
-        return
-    from whisper_cli.cli import main as cli_main
+            sys.stdout.write(f"whisper-cli {__version__}\n")
+            sys.stdout.flush()
+        else:
+            from whisper_cli.cli import main as cli_main
 
-    cli_main()
+            cli_main()  # ends the process itself
+    except KeyboardInterrupt:  # stopped before the CLI could handle it (while importing)
+        os._exit(int(signals.exit_code(signals.received())))
+    except BrokenPipeError:
+        os._exit(1)
+    if signals.received() is not None:
+        os._exit(int(signals.exit_code(signals.received())))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from whisper_cli import __version__
+from whisper_cli import __version__, signals, streams
 from whisper_cli.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.model import COMPUTE_TYPES, DEVICES, MODEL_SIZES
 from whisper_cli.transcript import Task
@@ -278,19 +278,17 @@ def _fail(message: str, code: ExitCode, debug: bool = False) -> NoReturn:
     raise typer.Exit(int(code))
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     """Console-script entry point: ``whisper-cli FILE…`` means ``whisper-cli transcribe FILE…``.
 
-    Typer's standalone mode maps Ctrl-C to 130, a broken pipe to a quiet exit 1 and
-    usage errors to 2; SIGTERM is made to stop the same way as Ctrl-C.
+    Typer's standalone mode maps a broken pipe to a quiet exit 1 and usage errors to 2;
+    stop signals are the signals module's (installed by the entry point), and a run they
+    stop ends with 130 (129 for SIGHUP).
     """
+    signals.install()  # done by the entry point already; again for callers of this function
+    streams.guard()
     argv = sys.argv[1:]
     name = argv.pop(0) if argv and argv[0] in COMMANDS else "transcribe"
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file size limit: an error, not a kill
     # The command is run directly, not through the group: the group's own option parsing
@@ -316,6 +314,9 @@ def _exit_now(code: object) -> NoReturn:
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
+    stopped_by = signals.received()
+    if stopped_by is not None and code in (None, 0, int(ExitCode.INTERRUPTED)):
+        code = int(signals.exit_code(stopped_by))  # a signal that came while nothing could stop
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
             stream.flush()

@@ -56,7 +56,7 @@ def setup_logging(*, verbose: bool, debug: bool, quiet: bool) -> None:
 
 def error_line(message: str) -> None:
     """Print ``whisper-cli: error: <message>`` as one line on stderr, with no markup."""
-    text = message.replace("\n", " ").strip()
+    text = message.replace("\n", " ").rstrip()  # leading spaces may be a file name's
     err_console.print(Text(f"{PROGRAM}: error: {text}", style="red"), soft_wrap=True)
 
 
@@ -166,6 +166,12 @@ class Reporter:
         """One error line for a failed input, as it happens (shown even with --quiet)."""
         with self._lock:
             error_line(message)
+
+    def warning(self, message: str) -> None:
+        """One warning line, as it happens (unless --quiet)."""
+        if not self.quiet:
+            with self._lock:
+                warning_line(message)
 
     def info(self, message: str) -> None:
         """A note for the person at the terminal, unless --quiet."""

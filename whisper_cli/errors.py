@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # some inputs failed, the rest were done; also a broken pipe
     USAGE = 2  # bad option or combination, missing path, no audio found, output collision
     MODEL = 3  # the model could not be loaded; nothing was transcribed
+    HANGUP = 129  # SIGHUP: the terminal went away (128 + SIGHUP)
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
 
 

@@ -3,16 +3,18 @@ and plan where each input's outputs go."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
 import os
-from collections import Counter
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whisper_cli.audio import STDIN, display_name
 from whisper_cli.errors import UsageError
+from whisper_cli.ledger import LEDGER_NAME
 from whisper_cli.sinks import PARTIAL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,10 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    """One input: its path (or "-") and the relative name its outputs mirror."""
+    """One input: its path (or "-") and the relative name its outputs take below ``-o DIR``."""
 
     source: str
-    relative: Path  # the input's path below the run's common root; outputs mirror it
+    relative: Path  # decided by the input and the argument that named it alone (see collect_inputs)
 
     @property
     def name(self) -> str:
@@ -41,73 +43,151 @@ class Input:
         return display_name(self.source)
 
 
+@dataclass(frozen=True, slots=True)
+class Unusable:
+    """An argument that names nothing usable, and why."""
+
+    path: str
+    cause: str  # "no such file or directory", "file name too long", …
+
+
 @dataclass(slots=True)
 class Collection:
     """What ``collect_inputs`` found."""
 
     inputs: list[Input] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # arguments that matched nothing
+    missing: list[Unusable] = field(default_factory=list)  # arguments that matched nothing usable
     skipped: int = 0  # non-media files in folders, left alone
+    special: int = 0  # FIFOs, sockets and devices in folders: never opened
 
 
-def collect_inputs(args: Iterable[str], *, recursive: bool = False) -> Collection:
+def collect_inputs(args: Iterable[str], *, listed: Iterable[str] = (), recursive: bool = False) -> Collection:
     """Expand files, folders and globs into de-duplicated inputs, in a stable order.
 
-    Order: arguments as given; inside a folder, paths sorted. A file reached twice
-    (two arguments, a link) is transcribed once.
+    ``args`` come from the command line, ``listed`` from a --from-file list. Order: as
+    given; inside a folder, paths sorted. A file reached twice (two arguments, a link) is
+    transcribed once. Each input's relative name (its outputs' place below ``-o DIR``)
+    depends on the input and the argument that named it, never on the other inputs:
+
+    - a folder argument: the path below the folder (``talks`` → ``day1/intro.mp3``);
+    - a glob: the path below the pattern's fixed folder (``talks/*/intro.mp3`` → ``day1/intro.mp3``);
+    - a file argument: its name (``talks/day1/intro.mp3`` → ``intro.mp3``);
+    - a --from-file line: the path as written, ``..`` and a leading ``/`` dropped
+      (``talks/day1/intro.mp3`` stays so; a folder line mirrors the path of each file in it).
     """
-    found: list[tuple[str, Path]] = []  # (path, root folder the argument named)
+    found: list[tuple[str, Path]] = []  # (path, relative name)
     result = Collection()
-    for arg in args:
+    for arg, is_listed in [*((a, False) for a in args), *((line, True) for line in listed)]:
         if arg == STDIN:
-            found.append((STDIN, Path()))
+            found.append((STDIN, Path("stdin")))
             continue
-        matched = list(_expand(arg, recursive, result))
-        if not matched and not _exists(arg, recursive):  # a folder with no media is not missing
-            result.missing.append(arg)
-        found.extend(matched)
-    result.inputs = _dedupe_and_relativise(found)
+        found.extend(_expand(arg, is_listed, recursive, result))
+    result.inputs = _dedupe(found)
     return result
 
 
 def read_file_list(lines: Iterable[str]) -> list[str]:
-    """Paths from a --from-file list: one per line, blank lines ignored."""
+    """Paths from a --from-file list: one per line, blank lines ignored, spaces kept."""
     return [line.rstrip("\r\n") for line in lines if line.strip()]
 
 
-def _expand(arg: str, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
-    path = Path(arg)
-    if path.is_dir():
-        yield from _walk(path, recursive, result)
-    elif os.path.lexists(arg):
-        yield arg, path.parent  # even unreadable or broken: the decoder reports why
-    elif _GLOB_CHARS & set(arg):
-        for match in sorted(glob.glob(arg, recursive=recursive)):
-            sub = Path(match)
-            if sub.is_dir():
-                yield from _walk(sub, recursive, result)
-            elif _is_media(sub):
-                yield match, sub.parent
-            else:
-                result.skipped += 1
+def _expand(arg: str, listed: bool, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+    try:
+        is_dir = stat.S_ISDIR(os.stat(arg).st_mode)
+    except OSError as exc:
+        if os.path.lexists(arg):  # a broken or looping link: the decoder says which
+            yield arg, _named(arg, listed)
+        elif _GLOB_CHARS & set(arg):
+            yield from _glob(arg, recursive, result)
+        else:
+            result.missing.append(Unusable(arg, _cause(exc)))
+        return
+    if is_dir:
+        base = _as_written(arg) if listed else Path()
+        yield from ((path, base / rel) for path, rel in _walk(Path(arg), recursive, result))
+    else:
+        yield arg, _named(arg, listed)  # even unreadable or not media: the decoder reports why
 
 
-def _exists(arg: str, recursive: bool) -> bool:
-    return os.path.lexists(arg) or bool(_GLOB_CHARS & set(arg) and glob.glob(arg, recursive=recursive))
+def _named(path: str, listed: bool) -> Path:
+    return _as_written(path) if listed else Path(os.path.basename(os.path.normpath(path)))
+
+
+def _as_written(path: str) -> Path:
+    """A --from-file path as a relative name: normalised, with no root and no ``..``."""
+    parts = [p for p in Path(os.path.normpath(path)).parts if p not in ("..", os.sep, "/")]
+    if parts and Path(parts[0]).anchor:  # a Windows drive
+        parts = parts[1:]
+    return Path(*parts) if parts else Path(os.path.basename(path))
+
+
+def _glob(pattern: str, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+    base = _fixed_folder(pattern)
+    matches = sorted(glob.glob(pattern, recursive=recursive))
+    if not matches:
+        result.missing.append(Unusable(pattern, "no such file or directory"))
+    for match in matches:
+        sub = Path(match)
+        if sub.is_dir():
+            yield from (
+                (path, Path(os.path.relpath(path, base))) for path, _ in _walk(sub, recursive, result)
+            )
+        elif _take(sub, result):
+            yield match, Path(os.path.relpath(match, base))
+
+
+def _fixed_folder(pattern: str) -> str:
+    """The folder a glob starts from: its components before the first with a wildcard."""
+    head = pattern
+    while _GLOB_CHARS & set(head):
+        head = os.path.dirname(head)
+    return head or os.curdir
 
 
 def _walk(root: Path, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+    """Media files in ``root`` (and below, with ``recursive``, through linked folders too),
+    sorted, with their paths below ``root``; anything that is not a regular file is counted
+    and never opened (a FIFO would block the run forever)."""
     entries: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error):
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error, followlinks=recursive):
+        if not _first_visit(dirpath, seen):
+            dirnames[:] = []  # a link back to a folder already walked
+            continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         entries.extend(Path(dirpath, f) for f in filenames)
     for path in sorted(entries):
         if path.name.startswith((".", PARTIAL_PREFIX)):
             continue
-        if _is_media(path):
-            yield str(path), root
-        else:
-            result.skipped += 1
+        if _take(path, result):
+            yield str(path), path.relative_to(root)
+
+
+def _first_visit(folder: str, seen: set[tuple[int, int]]) -> bool:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _take(path: Path, result: Collection) -> bool:
+    """Whether a file found in a folder (or by a glob) is an input; counts what is left alone."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # a broken link named like media: the decoder reports it
+        return path.suffix.lower() in MEDIA_EXTENSIONS
+    if not stat.S_ISREG(mode):
+        result.special += 1
+        return False
+    if _is_media(path):
+        return True
+    result.skipped += 1
+    return False
 
 
 def _walk_error(exc: OSError) -> None:
@@ -115,6 +195,7 @@ def _walk_error(exc: OSError) -> None:
 
 
 def _is_media(path: Path) -> bool:
+    """By extension, else by the first bytes (a regular file: opening it cannot block)."""
     if path.suffix.lower() in MEDIA_EXTENSIONS:
         return True
     try:
@@ -125,22 +206,25 @@ def _is_media(path: Path) -> bool:
     return head.startswith(_MAGIC) or head[4:8] == b"ftyp"  # ftyp: MP4/M4A/MOV/3GP
 
 
-def _dedupe_and_relativise(found: list[tuple[str, Path]]) -> list[Input]:
+def _cause(exc: OSError) -> str:
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file or directory"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _dedupe(found: list[tuple[str, Path]]) -> list[Input]:
     seen: set[str] = set()
-    unique: list[tuple[str, Path]] = []
-    for source, root in found:
+    unique: list[Input] = []
+    for source, relative in found:
         key = source if source == STDIN else os.path.realpath(source)
         if key not in seen:
             seen.add(key)
-            unique.append((source, root))
-    roots = [os.path.abspath(root) for source, root in unique if source != STDIN]
-    base = os.path.commonpath(roots) if roots else os.getcwd()
-    return [
-        Input(
-            source, Path("stdin") if source == STDIN else Path(os.path.relpath(os.path.abspath(source), base))
-        )
-        for source, _ in unique
-    ]
+            unique.append(Input(source, relative))
+    return unique
 
 
 def plan_outputs(
@@ -148,22 +232,45 @@ def plan_outputs(
 ) -> dict[Input, dict[str, Path]]:
     """Output file per input and format: ``DIR/<relative stem>.<fmt>`` or beside the input.
 
-    Inputs whose outputs would collide (``intro.mp3`` and ``intro.wav`` in one folder)
-    keep their extension in the name instead (``intro.mp3.srt``).
+    An input with a namesake beside it (``intro.mp3`` and ``intro.wav`` in one folder, both
+    media) keeps its extension in the name (``intro.mp3.srt``), whether or not the namesake
+    is in this run, so that adding inputs never moves an output.
 
     Raises:
-        UsageError: two inputs would still share an output, or an output would replace an input.
+        UsageError: two inputs would share an output, or an output would replace an input.
     """
-    stems = {item: _stem_path(item, output_dir, keep_suffix=False) for item in inputs}
-    counts = Counter(stems.values())
+    listings: dict[str, list[str]] = {}
     plan = {}
     for item in inputs:
-        stem = stems[item]
-        if counts[stem] > 1:
-            stem = _stem_path(item, output_dir, keep_suffix=True)
+        stem = _stem_path(item, output_dir, keep_suffix=_has_namesake(item, listings))
         plan[item] = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in formats}
     _check_plan(plan)
     return plan
+
+
+def fallback_path(item: Input, path: Path) -> Path:
+    """The name an output takes when ``path`` is a file whisper-cli did not write: the
+    input's whole name before the format (``hello.wav.txt`` beside the user's ``hello.txt``)."""
+    return path.with_name(f"{item.relative.name}{path.suffix}")
+
+
+def _has_namesake(item: Input, listings: dict[str, list[str]]) -> bool:
+    """Whether another media file with the same stem sits beside the input."""
+    if item.source == STDIN:
+        return False
+    folder, name = os.path.split(item.source)
+    if folder not in listings:
+        try:
+            listings[folder] = os.listdir(folder or os.curdir)
+        except OSError:
+            listings[folder] = []
+    stem = os.path.splitext(name)[0]
+    return any(
+        other != name
+        and os.path.splitext(other)[0] == stem
+        and os.path.splitext(other)[1].lower() in MEDIA_EXTENSIONS
+        for other in listings[folder]
+    )
 
 
 def _check_plan(plan: dict[Input, dict[str, Path]]) -> None:
@@ -176,10 +283,15 @@ def _check_plan(plan: dict[Input, dict[str, Path]]) -> None:
             key = os.path.abspath(path)
             if key in sources:
                 raise UsageError(f"{display_name(path)}: an output would replace an input; use --output-dir")
+            if path.name == LEDGER_NAME:
+                raise UsageError(f"{display_name(path)}: an output would replace whisper-cli's ledger")
             first = owners.setdefault(key, item)
             if first is not item:
                 where = display_name(path)
-                raise UsageError(f"{first.name} and {item.name} would both be written to {where}")
+                raise UsageError(
+                    f"{first.name} and {item.name} would both be written to {where}; "
+                    "name their common folder instead, or run them separately"
+                )
 
 
 def _stem_path(item: Input, output_dir: Path | None, *, keep_suffix: bool) -> Path:

@@ -1,13 +1,17 @@
 """Run a batch: decode ahead in a thread, transcribe, stream into writers, commit outputs.
 
 Each input is isolated: a failure is recorded, reported in one line, and the batch
-goes on. Ctrl-C or SIGTERM stops after discarding only the current file's partial
-outputs; finished files stay, and a re-run skips them.
+goes on. Ctrl-C, SIGTERM or SIGHUP stops after discarding only the current file's
+partial outputs; finished files stay, recorded in the ledger, and a re-run skips them
+(resume.py decides which are done). A stdout whose reader went away ends the run the
+same way, and so does a model that cannot be loaded: the result records why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,13 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from whisper_cli.audio import SAMPLE_RATE, STDIN, audio_duration, iter_audio, load_audio
+from whisper_cli.audio import SAMPLE_RATE, STDIN, audio_duration, display_name, iter_audio, load_audio
 from whisper_cli.chunked import LONG_SECONDS, transcribe_chunks
 from whisper_cli.console import Reporter
 from whisper_cli.crossfile import fits
 from whisper_cli.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.inputs import Input
-from whisper_cli.sinks import AtomicFileSink, StdoutSink, write_error
+from whisper_cli.ledger import Entry, Ledgers, record_outputs
+from whisper_cli.resume import Decision, decide
+from whisper_cli.sinks import AtomicFileSink, StdoutSink, remove_stale_partials, write_error
 from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo
 from whisper_cli.writers import WriterOptions, make_writer
 
@@ -36,7 +42,7 @@ class Status(str, Enum):
     """What became of one input."""
 
     done = "done"
-    skipped = "skipped"  # outputs already complete and newer than the input
+    skipped = "skipped"  # outputs whisper-cli wrote, unchanged, from this input with these settings
     failed = "failed"
     interrupted = "interrupted"  # was being transcribed when the run stopped
     pending = "pending"  # not reached before the run stopped
@@ -44,7 +50,11 @@ class Status(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One input and where its outputs go (``targets`` None: the one format to stdout)."""
+    """One input and where its outputs go (``targets`` None: the one format to stdout).
+
+    ``targets`` are the planned names; the runner's ``decide`` may move an output off a
+    name that a file whisper-cli did not write holds (resume.py).
+    """
 
     input: Input
     formats: tuple[str, ...]
@@ -62,6 +72,7 @@ class Outcome:
     language: str | None = None
     error: str | None = None
     seconds: float = 0.0  # wall time spent on it
+    reason: str | None = None  # why it was transcribed (new, settings changed, …); None when it was not
 
 
 @dataclass(slots=True)
@@ -71,6 +82,8 @@ class BatchResult:
     outcomes: list[Outcome] = field(default_factory=list)
     wall: float = 0.0
     interrupted: bool = False
+    stopped_by: str | None = None  # SIGINT, SIGTERM, SIGHUP, "stdout closed", "model not loaded"
+    fatal: WhisperCliError | None = None  # what stopped the whole run (a model that cannot load)
 
     def count(self, status: Status) -> int:
         """How many inputs ended with ``status``."""
@@ -115,7 +128,10 @@ class Runner:
     reporter: Reporter
     workers: int = 1
     overwrite: bool = False
+    keys: dict[str, str] = field(default_factory=dict)  # format → the settings' fingerprint
+    ledgers: Ledgers = field(default_factory=Ledgers)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _decisions: dict[int, Decision] = field(default_factory=dict)
 
     def run(self, jobs: list[Job], load: Callable[[], TranscribeFn]) -> BatchResult:
         """Transcribe every job; ``load`` is called once, while the first files decode."""
@@ -123,7 +139,7 @@ class Runner:
         outcomes: dict[int, Outcome] = {}
         # Decoded ahead: one input per worker, or a batch of short clips per worker.
         decoded: DecodedQueue = queue.Queue(maxsize=self.workers * max(1, self.decode.batch_size))
-        interrupted = False
+        result = BatchResult()
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
@@ -132,25 +148,55 @@ class Runner:
             transcribe = load() if todo else None
             self._consume(decoded, transcribe, outcomes)
         except KeyboardInterrupt:
-            interrupted = True
+            result.interrupted = True
+        except BrokenPipeError:  # the reader of the transcript on stdout went away
+            result.stopped_by = "stdout closed"
+            _stdout_to_devnull()
+            for index, outcome in outcomes.items():
+                if outcome.status is Status.interrupted:
+                    outcomes[index] = replace(
+                        outcome, status=Status.failed, error="stdout was closed by its reader"
+                    )
+        except WhisperCliError as exc:  # the model could not be loaded: nothing can be done
+            result.fatal, result.stopped_by = exc, "model not loaded"
         finally:
             self._stop.set()
             _drain(decoded)
-        result = BatchResult(wall=time.monotonic() - started, interrupted=interrupted)
+        result.wall = time.monotonic() - started
         for index, job in enumerate(jobs):
             result.outcomes.append(outcomes.get(index) or Outcome(job.input, Status.pending))
         return result
 
     def _todo(self, jobs: list[Job], outcomes: dict[int, Outcome]) -> list[tuple[int, Job]]:
-        """The jobs to run; those whose outputs are complete and up to date are recorded as skipped."""
+        """The jobs to run; those whose outputs are whisper-cli's, unchanged and current are
+        recorded as skipped, those whose outputs cannot be written as failed."""
+        reserved = _reserved(jobs)
         todo = []
+        cleaned: set[str] = set()
         for index, job in enumerate(jobs):
-            if not self.overwrite and is_up_to_date(job):
-                outcomes[index] = Outcome(job.input, Status.skipped, _target_names(job))
+            if job.targets is None:  # stdout
+                todo.append((index, job))
+                continue
+            decision = decide(
+                job.input, job.targets, self.keys, self.ledgers, overwrite=self.overwrite, reserved=reserved
+            )
+            self._decisions[index] = decision
+            if decision.blocked is not None:
+                self.reporter.failed(f"{job.input.name}: {decision.blocked}")
+                outcomes[index] = Outcome(job.input, Status.failed, error=decision.blocked)
+            elif decision.done:
+                outcomes[index] = Outcome(job.input, Status.skipped, _names(decision.targets, job))
             else:
                 todo.append((index, job))
-        if outcomes:
-            log.info("%d input(s) already transcribed: skipped (--overwrite redoes them)", len(outcomes))
+                for folder in {str(p.parent) for p in decision.targets.values()} - cleaned:
+                    cleaned.add(folder)
+                    remove_stale_partials(Path(folder))
+        skipped = sum(o.status is Status.skipped for o in outcomes.values())
+        if skipped:
+            log.info(
+                "%d input(s) already transcribed with these settings: skipped (--overwrite redoes them)",
+                skipped,
+            )
         return todo
 
     def _decode_ahead(self, todo: list[tuple[int, Job]], out: DecodedQueue) -> None:
@@ -201,7 +247,7 @@ class Runner:
                 outcomes[index] = Outcome(job.input, Status.interrupted)
             if clips is None or len(group) == 1:
                 index, job, audio = item
-                outcomes[index] = self._one(job, audio, transcribe)
+                outcomes[index] = self._one(index, job, audio, transcribe)
             else:
                 self._together(group, clips, transcribe, outcomes)
 
@@ -217,10 +263,11 @@ class Runner:
             log.debug("a batch of %d clips failed: %s", len(group), exc, exc_info=True)
             results = [None] * len(group)
         for (index, job, audio), result in zip(group, results, strict=True):
-            outcomes[index] = self._one(job, audio, transcribe, result)
+            outcomes[index] = self._one(index, job, audio, transcribe, result)
 
     def _one(
         self,
+        index: int,
         job: Job,
         audio: np.ndarray | LongAudio | AudioError,
         transcribe: TranscribeFn,
@@ -246,7 +293,7 @@ class Runner:
                     "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
                 )
             self.reporter.start_file(key, job.input.name, info.duration)
-            self._write(job, info, segments)
+            targets = self._write(index, job, info, segments)
         except _Stop:
             return Outcome(job.input, Status.interrupted)
         except WhisperCliError as exc:  # an AudioError or OutputError names its file already
@@ -266,17 +313,27 @@ class Runner:
         return Outcome(
             job.input,
             Status.done,
-            _target_names(job),
+            targets,
             # a streamed input's header may claim more than it holds: count what was decoded
             duration=sum(decoded) / SAMPLE_RATE if decoded else info.duration,
             language=info.language,
             seconds=time.monotonic() - started,
+            reason=self._decisions[index].reason if index in self._decisions else "new",
         )
 
-    def _write(self, job: Job, info: TranscriptInfo, segments: Iterator[Segment]) -> None:
-        """Stream segments into every format's writer; commit all, or discard all."""
-        sinks = _sinks(job)
-        options = replace(self.writer_options, source=job.input.name if job.input.source != STDIN else "-")
+    def _write(
+        self, index: int, job: Job, info: TranscriptInfo, segments: Iterator[Segment]
+    ) -> tuple[str, ...]:
+        """Stream segments into every format's writer; commit all, or discard all.
+
+        Returns the names written. Each file's ledger line is appended before the files
+        are renamed into place, so whatever is on disk under an output's name is either
+        proven whisper-cli's or left as it was.
+        """
+        decision = self._decisions.get(index)
+        targets = None if job.targets is None else (decision.targets if decision else job.targets)
+        sinks = _sinks(job, targets)
+        options = replace(self.writer_options, source=job.input.source)
         try:
             writers = [
                 make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks, strict=True)
@@ -288,12 +345,33 @@ class Runner:
                 _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
                 self.reporter.advance(job.input.source, segment.end)
             _each(writers, sinks, lambda w: w.finish())
+            if targets is not None and decision is not None:
+                self._record(job, decision, sinks)
             for sink in sinks:
                 sink.commit()
         except BaseException:
             for sink in sinks:
                 sink.discard()
             raise
+        return _names(targets, job)
+
+    def _record(self, job: Job, decision: Decision, sinks: list) -> None:
+        """Seal every file and append its ledger line (before any is renamed into place)."""
+        for primary, used in decision.moved:
+            self.reporter.warning(
+                f"{display_name(primary)} was not written by whisper-cli: left as it is; "
+                f"the transcript of {job.input.name} goes to {display_name(used)}"
+            )
+        written = []
+        for fmt, sink in zip(job.formats, sinks, strict=True):
+            digest, size = sink.seal()
+            path = decision.targets[fmt]
+            stamp = decision.stamps.get(str(path.parent))
+            written.append((path, Entry(path.name, digest, size, stamp, self.keys.get(fmt, ""))))
+        try:
+            record_outputs(self.ledgers, written)
+        except OSError as exc:
+            raise write_error(str(written[0][0].parent / ".whisper-cli-ledger.jsonl"), exc) from None
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:
@@ -306,27 +384,34 @@ def _each(writers: list, sinks: list, call: Callable) -> None:
             raise write_error(sink.label, exc) from None
 
 
-def _sinks(job: Job) -> list[StdoutSink | AtomicFileSink]:
-    if job.targets is None:
+def _sinks(job: Job, targets: dict[str, Path] | None) -> list[StdoutSink | AtomicFileSink]:
+    if targets is None:
         return [StdoutSink()]
-    return [AtomicFileSink(job.targets[fmt]) for fmt in job.formats]
+    return [AtomicFileSink(targets[fmt]) for fmt in job.formats]
 
 
-def _target_names(job: Job) -> tuple[str, ...]:
-    if job.targets is None:
+def _names(targets: dict[str, Path] | None, job: Job) -> tuple[str, ...]:
+    if targets is None:
         return ("-",)
-    return tuple(str(job.targets[fmt]) for fmt in job.formats)
+    return tuple(str(targets[fmt]) for fmt in job.formats)
 
 
-def is_up_to_date(job: Job) -> bool:
-    """True when every output exists and is at least as new as the input."""
-    if job.targets is None or job.input.source == STDIN:
-        return False
-    try:
-        source_mtime = Path(job.input.source).stat().st_mtime
-        return all(path.stat().st_mtime >= source_mtime for path in job.targets.values())
-    except OSError:
-        return False
+def _reserved(jobs: list[Job]) -> set[str]:
+    """Absolute paths no output may move to: every input, and every planned output."""
+    held = {os.path.abspath(job.input.source) for job in jobs if job.input.source != STDIN}
+    for job in jobs:
+        held.update(os.path.abspath(p) for p in (job.targets or {}).values())
+    return held
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe, point stdout at /dev/null: the last flush cannot fail (Python docs, SIGPIPE)."""
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _more_clips(

@@ -1,26 +1,27 @@
-"""One run of the transcribe command: inputs → jobs → runner → summary, report, exit code."""
+"""One run of the transcribe command: inputs → jobs → runner → summary, report, exit code.
+
+The --report path is checked first, while a stop signal is still only recorded; from
+then on a signal stops the run, and whatever ends it (done, failures, SIGINT, SIGTERM,
+SIGHUP, a vanished stdout or stderr reader, a model that cannot load) the summary and
+the report are written.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
+from whisper_cli import signals, streams
 from whisper_cli.audio import STDIN, display_name
 from whisper_cli.console import Reporter
 from whisper_cli.errors import ExitCode, UsageError
-from whisper_cli.inputs import Collection, Input, collect_inputs, plan_outputs, read_file_list
+from whisper_cli.inputs import Collection, Input, collect_inputs, fallback_path, plan_outputs, read_file_list
 from whisper_cli.malloc import keep_large_buffers
 from whisper_cli.model import ModelSpec, default_workers, get_whisper, resolve_device
-from whisper_cli.report import print_summary, report_document, write_report
+from whisper_cli.report import ReportTarget, print_summary, report_document
 from whisper_cli.runner import BatchResult, Job, Outcome, Runner, Status
 from whisper_cli.settings import RunSettings
 from whisper_cli.transcript import TranscribeFn
@@ -30,10 +31,47 @@ log = logging.getLogger(__name__)
 
 def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
-    collection = collect_inputs(_arguments(settings), recursive=settings.recursive)
-    if not collection.inputs:
-        raise UsageError(_nothing_found(collection, _arguments_named(settings)))
-    jobs, to_stdout = _jobs(collection.inputs, settings)
+    report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
+    collection, result = Collection(), BatchResult()
+    jobs: list[Job] = []
+    try:
+        with signals.armed():  # a signal recorded while starting stops the run here
+            collection = collect_inputs(
+                settings.inputs, listed=_listed(settings.from_file), recursive=settings.recursive
+            )
+            if not collection.inputs:
+                raise UsageError(_nothing_found(collection, _arguments_named(settings)))
+            jobs, to_stdout = _jobs(collection.inputs, settings)
+            _check_streams(collection.inputs, to_stdout)
+            if report is not None:
+                _check_report(report, jobs, to_stdout)
+            result = _run(jobs, collection, settings, to_stdout)
+    except KeyboardInterrupt:
+        result = BatchResult(outcomes=[Outcome(job.input, Status.pending) for job in jobs], interrupted=True)
+    received = signals.received()
+    if received is not None or result.interrupted:
+        result.interrupted, result.stopped_by = True, result.stopped_by or signals.name(received)
+    result.outcomes[:0] = [
+        Outcome(Input(m.path, Path(m.path)), Status.failed, error=m.cause) for m in collection.missing
+    ]
+    reporter = Reporter(quiet=settings.quiet)
+    if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
+        print_summary(result, reporter, ignored=collection.skipped, special=collection.special)
+    try:
+        if report is not None:
+            report.write(
+                report_document(
+                    result, settings.describe(), ignored=collection.skipped, special=collection.special
+                )
+            )
+    finally:
+        signals.reset()
+    if result.fatal is not None:
+        raise result.fatal
+    return _exit_code(result, received)
+
+
+def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdout: bool) -> BatchResult:
     keep_large_buffers()  # before any decoder thread exists: they share the one arena
     settings = replace(settings, model=_concrete(settings.model))
     # A bar and live transcript lines cannot share one terminal: the text is the progress.
@@ -44,66 +82,44 @@ def run_session(settings: RunSettings) -> int:
         reporter,
         workers=settings.model.workers,
         overwrite=settings.overwrite,
+        keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
     )
-    with _stop_once():
-        with reporter:
-            for missing in collection.missing:
-                reporter.failed(f"{display_name(missing)}: no such file or directory")
-            result = runner.run(jobs, lambda: _load(settings))
-        result.outcomes[:0] = [
-            Outcome(Input(m, Path(m)), Status.failed, error="no such file or directory")
-            for m in collection.missing
-        ]
-        if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
-            print_summary(result, reporter, ignored=collection.skipped)
-        if settings.report is not None:
-            document = report_document(result, settings.describe(), ignored=collection.skipped)
-            write_report(settings.report, document)
-    return _exit_code(result)
+    with reporter:
+        for missing in collection.missing:
+            reporter.failed(f"{display_name(missing.path)}: {missing.cause}")
+        return runner.run(jobs, lambda: _load(settings))
 
 
-@contextmanager
-def _stop_once() -> Iterator[None]:
-    """Let Ctrl-C and SIGTERM stop the run once; a second one, while the run stops, is ignored.
-
-    Stopping takes at most the current segment (per worker); a second signal must not cut
-    short the discarding of partial files or the summary and report of the first.
-    Ignored signals (a background job's SIGINT) stay ignored.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
-    stopping = False
-
-    def once(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            previous[signum](signum, frame)  # raises KeyboardInterrupt
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(signum)
-        if callable(handler):
-            previous[signum] = handler
-            signal.signal(signum, once)
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+def _check_streams(inputs: list[Input], to_stdout: bool) -> None:
+    """Refuse what needs a standard stream that was closed when the process started."""
+    if any(item.source == STDIN for item in inputs) and streams.is_closed("stdin"):
+        raise UsageError("-: standard input is closed; there is no audio to read")
+    if to_stdout and streams.is_closed("stdout"):
+        raise UsageError(
+            "standard output is closed: nothing can take the transcript; write files with -o DIR"
+        )
 
 
-def _arguments(settings: RunSettings) -> list[str]:
-    args = list(settings.inputs)
-    if settings.from_file is not None:
-        args.extend(_read_list(settings.from_file))
-    return args
+def _check_report(report: ReportTarget, jobs: list[Job], to_stdout: bool) -> None:
+    if report.path is None and to_stdout:
+        raise UsageError("--report -: stdout carries the transcript; give the report a file name")
+    outputs = [
+        path
+        for job in jobs
+        for primary in (job.targets or {}).values()
+        for path in (primary, fallback_path(job.input, primary))
+    ]
+    report.check_against((job.input.source for job in jobs), outputs)
+    report.clean()
+
+
+def _listed(source: str | None) -> list[str]:
+    return [] if source is None else _read_list(source)
 
 
 def _read_list(source: str) -> list[str]:
     if source == STDIN:
-        if sys.stdin is None:
+        if sys.stdin is None or streams.is_closed("stdin"):
             raise UsageError("--from-file -: standard input is closed")
         # bytes decoded as the OS does, so that any file name `find` prints can be opened
         return read_file_list(os.fsdecode(line) for line in sys.stdin.buffer)
@@ -122,9 +138,13 @@ def _arguments_named(settings: RunSettings) -> str:
 
 def _nothing_found(collection: Collection, arguments: str) -> str:
     if collection.missing:
-        names = ", ".join(display_name(m) for m in collection.missing[:3])
-        return f"{names}: no such file or directory"
-    return f"{arguments}: no audio or video files found ({collection.skipped} other file(s) left alone)"
+        return "; ".join(f"{display_name(m.path)}: {m.cause}" for m in collection.missing[:3])
+    special = (
+        f", {collection.special} FIFO(s), socket(s) or device(s) not opened" if collection.special else ""
+    )
+    return (
+        f"{arguments}: no audio or video files found ({collection.skipped} other file(s) left alone{special})"
+    )
 
 
 def _jobs(inputs: list[Input], settings: RunSettings) -> tuple[list[Job], bool]:
@@ -147,9 +167,9 @@ def _load(settings: RunSettings) -> TranscribeFn:
     return get_whisper(spec.model, spec.compute_type, spec.device, spec.cpu_threads, workers=spec.workers)
 
 
-def _exit_code(result: BatchResult) -> int:
+def _exit_code(result: BatchResult, received: int | None) -> int:
     if result.interrupted:
-        return int(ExitCode.INTERRUPTED)
-    if result.count(Status.failed):
+        return int(signals.exit_code(received))
+    if result.stopped_by or result.count(Status.failed):
         return int(ExitCode.FAILED)
     return int(ExitCode.OK)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from whisper_cli.errors import UsageError
-from whisper_cli.model import ModelSpec
+from whisper_cli.model import MODEL_SIZES, ModelSpec
 from whisper_cli.transcript import DecodeOptions, Task
 from whisper_cli.writers import WriterOptions, expand_formats
 
@@ -23,6 +26,13 @@ LANGUAGES = frozenset(
     "uk ur uz vi yi yo zh yue".split()
 )
 TEMPERATURE_STEP = 0.2  # openai-whisper's --temperature_increment_on_fallback
+_LAYOUT = ("max_line_width", "max_line_count", "max_words_per_line", "max_cue_duration", "min_cue_duration")
+# The writer options that shape each format's text; the rest of it comes from decoding.
+FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "srt": (*_LAYOUT, "highlight_words"),
+    "vtt": (*_LAYOUT, "highlight_words"),
+    "tsv": ("tsv_words",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,22 @@ class RunSettings:
             "formats": list(self.formats),
             "output_dir": None if self.output_dir is None else str(self.output_dir),
         }
+
+    def fingerprint(self, fmt: str) -> str:
+        """A short hash of everything that shapes output ``fmt``'s text: the model, device and
+        compute type, every decoding option, and the format's own options. Worker and
+        thread counts are left out: they change the speed, not the transcript."""
+        model = self.model.model
+        shape = {
+            "format": fmt,
+            "model": model if model in MODEL_SIZES else os.path.realpath(model),
+            "device": self.model.device,
+            "compute_type": self.model.compute_type,
+            "decode": asdict(self.decode),
+            "writer": {name: getattr(self.writer, name) for name in FORMAT_OPTIONS.get(fmt, ())},
+        }
+        text = json.dumps(shape, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def build_settings(options: dict[str, Any]) -> RunSettings:

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import secrets
+import stat
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from whisper_cli.errors import OutputError
+from whisper_cli.ledger import file_digest
+
+try:
+    import fcntl
+except ImportError:  # Windows: stale temp files cannot be told from live ones, and are kept
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".whisper-cli-partial-"  # temp files carry it; never mistaken for output
+# A temp file is locked by its writer for its whole life; an unlocked one older than this
+# belongs to a run that was killed (SIGKILL, power loss). The age covers the instant
+# between a temp file's creation and its lock.
+STALE_AFTER = 10.0  # seconds
 
 
 class StdoutSink:
@@ -66,7 +81,10 @@ class AtomicFileSink:
         for _ in range(100):
             self._tmp = self.path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}{self.path.suffix}"
             try:
-                return os.open(self._tmp, _CREATE_FLAGS, 0o600)
+                fd = os.open(self._tmp, _CREATE_FLAGS, 0o600)
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # held until committed or discarded: "in use"
+                return fd
             except FileExistsError:
                 self._tmp = None  # another file's name: not ours to discard
             except OSError:
@@ -74,15 +92,25 @@ class AtomicFileSink:
                 raise
         raise FileExistsError(errno.EEXIST, "no free temp file name")
 
-    def commit(self) -> None:
-        """Flush to disk and rename into place."""
+    def seal(self) -> tuple[str, int]:
+        """Flush the temp file to disk; return its content's SHA-256 and size (for the ledger)."""
         assert self._file is not None and self._tmp is not None
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
             os.chmod(self._tmp, 0o666 & ~_UMASK)  # created 0600
+            return file_digest(self._tmp)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{self.label}: cannot write ({_cause(exc)})") from None
+
+    def commit(self) -> None:
+        """Seal (if not yet) and rename into place."""
+        assert self._file is not None and self._tmp is not None
+        self.seal()
+        try:
             os.replace(self._tmp, self.path)
+            self._file.close()
         except OSError as exc:
             self.discard()
             raise OutputError(f"{self.label}: cannot write ({_cause(exc)})") from None
@@ -96,6 +124,40 @@ class AtomicFileSink:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._tmp = self._file = None
+
+
+def remove_stale_partials(folder: Path) -> int:
+    """Remove the temp files that killed runs left in ``folder``; return how many.
+
+    A temp file still locked belongs to a live run (this one or another) and is left.
+    """
+    if fcntl is None:
+        return 0
+    removed = 0
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.startswith(PARTIAL_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        path = folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < STALE_AFTER:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+            removed += 1
+        except OSError:  # locked (in use), or gone meanwhile
+            continue
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("%s: removed %d partial file(s) left by a run that was killed", folder, removed)
+    return removed
 
 
 def write_error(label: str, exc: OSError) -> OutputError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, TextIO
 
 from whisper_cli.transcript import Segment, TranscriptInfo, Word
@@ -26,9 +27,14 @@ def number(value: float) -> float | None:
 
 
 def dumps(value: Any) -> str:
-    """JSON on one line, UTF-8 as is, but U+2028/U+2029 escaped (some readers end lines there)."""
+    """JSON on one line, UTF-8 as is, but U+2028/U+2029 escaped (some readers end lines there)
+    and so are lone surrogates (a file name that is not UTF-8, ``\\udce9`` as in --report)."""
     text = json.dumps(value, ensure_ascii=False)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def word_dict(word: Word) -> dict[str, Any]:
