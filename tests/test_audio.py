@@ -9,6 +9,8 @@ import subprocess
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES, run_cli, write_tone
 from whisper_cli.audio import SAMPLE_RATE, display_name, load_audio
@@ -109,7 +111,49 @@ def test_truncated_files_give_what_was_recorded(tmp_path):
 def test_display_name_is_one_printable_line():
     assert display_name("-") == "<stdin>"
     assert display_name("a\nb.wav") == "a\\nb.wav"
+    assert display_name("a\r\tb.wav") == "a\\r\\tb.wav"
     assert display_name(os.fsdecode(b"caf\xe9.wav")) == "caf\\xe9.wav"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("\x1b[31mred.wav", "\\x1b[31mred.wav"),  # ESC: would colour the terminal
+        ("bell\x07.wav", "bell\\x07.wav"),
+        ("del\x7f.wav", "del\\x7f.wav"),
+        ("c1\x9b31m.wav", "c1\\x9b31m.wav"),  # the one-character CSI
+        ("nel\x85.wav", "nel\\x85.wav"),
+        ("nbsp\xa0.wav", "nbsp\\xa0.wav"),
+        ("line\u2028sep.wav", "line\\u2028sep.wav"),
+        ("rtl\u202eoverride.wav", "rtl\\u202eoverride.wav"),  # reverses what follows on screen
+        ("zero\u200bwidth.wav", "zero\\u200bwidth.wav"),
+        ("tag\U000e0041.wav", "tag\\U000e0041.wav"),
+        ("café ☕ 日本.wav", "café ☕ 日本.wav"),  # printable stays as it is
+        ("with space.wav", "with space.wav"),
+    ],
+)
+def test_display_name_escapes_what_a_terminal_would_act_on(name, shown):
+    assert display_name(name) == shown
+    assert display_name(name).isprintable()
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("  in/one.wav", "'  in/one.wav'"),
+        ("one.wav ", "'one.wav '"),
+        (" ", "' '"),
+        ("\ta.wav ", "'\\ta.wav '"),
+    ],
+)
+def test_display_name_quotes_leading_and_trailing_spaces(name, shown):
+    assert display_name(name) == shown
+
+
+@given(st.binary(max_size=40))
+def test_display_name_of_any_bytes_is_printable(raw):
+    shown = display_name(os.fsdecode(raw))
+    assert shown.isprintable() and shown == shown.strip("\n")
 
 
 def test_every_bad_input_is_one_line_and_nonzero_through_the_real_cli(tmp_path):

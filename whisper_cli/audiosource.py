@@ -15,13 +15,25 @@ from whisper_cli.errors import AudioError
 STDIN = "-"
 AudioSource = str | Path
 
+_SPELLED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 def display_name(source: AudioSource) -> str:
-    """A file name fit for a one-line message: stdin named, newlines and bad bytes escaped."""
+    """A file name fit for one line on a terminal: stdin named, every unprintable character
+    and undecodable byte escaped, and quotes when it starts or ends with a space."""
     if str(source) == STDIN:
         return "<stdin>"
     text = os.fsencode(source).decode("utf-8", "backslashreplace")
-    return text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    if not text.isprintable():  # control characters (ESC colours a terminal), line separators …
+        text = "".join(char if char.isprintable() else _escaped(char) for char in text)
+    return f"'{text}'" if text != text.strip(" ") else text
+
+
+def _escaped(char: str) -> str:
+    if char in _SPELLED:
+        return _SPELLED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def open_input(path: Path, name: str) -> BinaryIO:
