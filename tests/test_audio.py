@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -13,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES, run_cli, write_tone
-from whisper_cli.audio import SAMPLE_RATE, display_name, load_audio
+from whisper_cli.audio import SAMPLE_RATE, display_name, iter_audio, load_audio
 from whisper_cli.errors import AudioError
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
@@ -168,3 +171,93 @@ def test_every_bad_input_is_one_line_and_nonzero_through_the_real_cli(tmp_path):
         # a folder argument is searched for media, so an empty one says that instead
         assert (cause if name != "folder.wav" else "no audio or video files found") in stderr
         assert res.stdout == b""
+
+
+# --- pipes, devices and stdin: read as streams, bounded ---------------------------------------
+
+
+class Endless(io.RawIOBase):
+    """A source that never ends (/dev/zero, ``yes``): reading it whole would never return."""
+
+    def __init__(self, head: bytes = b"") -> None:
+        self._head = head
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = len(buffer)
+        data, self._head = (self._head + b"\x00" * size)[:size], self._head[size:]
+        buffer[:size] = data
+        return size
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            raise AssertionError("tried to read an endless source whole")
+        return super().read(size)
+
+    def readall(self) -> bytes:
+        raise AssertionError("tried to read an endless source whole")
+
+
+def test_dev_zero_is_not_audio_rather_than_empty():
+    for decode in (load_audio, lambda p: list(iter_audio(p))):
+        with pytest.raises(AudioError) as err:
+            decode("/dev/zero")
+        assert err.value.cause.startswith("cannot decode audio (not an audio or video file: ")
+        assert "empty" not in err.value.cause
+
+
+def test_an_empty_regular_file_is_still_named_empty(tmp_path):
+    path = tmp_path / "nothing.wav"
+    path.touch()
+    with pytest.raises(AudioError, match=r"empty file \(0 bytes\)"):
+        load_audio(path)
+
+
+def _fifo(tmp_path, data: bytes, name: str = "pipe.wav"):
+    """A named pipe that a thread fills with ``data`` once it is opened for reading."""
+    path = tmp_path / name
+    os.mkfifo(path)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as pipe:
+            pipe.write(data)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return path, thread
+
+
+@pytest.mark.parametrize("sample", ["hello.wav", "lecture.flac"])
+def test_a_fifo_is_read_as_a_stream(tmp_path, sample):
+    data = (SAMPLES / sample).read_bytes()
+    path, thread = _fifo(tmp_path, data)
+    assert np.array_equal(load_audio(path), load_audio(SAMPLES / sample))
+    thread.join(10)
+    path, thread = _fifo(tmp_path, data, "again.wav")
+    assert sum(len(b) for b in iter_audio(path)) == len(load_audio(SAMPLES / sample))
+    thread.join(10)
+
+
+def test_a_fifo_of_more_than_the_head_that_is_not_audio(tmp_path):
+    path, thread = _fifo(tmp_path, b"this is a log file, not audio\n" * 100_000, "log.wav")
+    with pytest.raises(AudioError, match=r"cannot decode audio \(not an audio or video file"):
+        load_audio(path)
+    thread.join(10)
+
+
+def test_endless_stdin_that_is_not_audio_is_refused_after_its_head(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(Endless())))
+    with pytest.raises(AudioError) as err:
+        load_audio("-")
+    assert str(err.value).startswith("<stdin>: cannot decode audio (not an audio or video file: ")
+
+
+def test_a_stream_is_held_in_memory_only_up_to_a_bound(monkeypatch):
+    import whisper_cli.audiosource as audiosource
+
+    monkeypatch.setattr(audiosource, "MAX_STREAM_BYTES", 8 << 20)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(Endless(b"RIFF"))))
+    with pytest.raises(AudioError, match=r"more than 8 MiB from a pipe or device"):
+        load_audio("-")

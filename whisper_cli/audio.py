@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from whisper_cli.audiosource import STDIN, AudioSource, display_name, open_input, read_errors
+from whisper_cli.audiosource import STDIN, AudioSource, display_name, open_input, read_errors, read_stream
 from whisper_cli.audiostream import audio_duration, iter_audio
 from whisper_cli.decoders import (
     BLOCK,
@@ -48,10 +47,10 @@ def load_audio(source: AudioSource) -> np.ndarray:
     """
     name = display_name(source)
     if str(source) == STDIN:
-        data = sys.stdin.buffer.read()
-        if not data:
+        data = read_stream(sys.stdin.buffer, name)
+        if not data.getbuffer().nbytes:
             raise AudioError(name, "no data on standard input")
-        return _decode(io.BytesIO(data), name)
+        return _decode(data, name)
     with open_input(Path(source), name) as stream:
         return _decode(stream, name)
 

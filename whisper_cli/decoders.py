@@ -21,6 +21,24 @@ BLOCK = 1 << 18  # samples per soundfile read: bounds the working set
 # although recent libsndfile reads it: its mpg123 prints warnings straight to fd 2 and trusts
 # the Xing header's length on truncated files.
 SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"BW64", b"FORM", b"fLaC", b"OggS", b".snd", b"caff")
+# First bytes that say "media" before PyAV need look: the above, an ID3 tag, Matroska/WebM.
+_MEDIA_MAGIC = (*SNDFILE_MAGIC, b"ID3", b"\x1aE\xdf\xa3")
+
+
+def check_media(head: bytes, name: str) -> None:
+    """Raise AudioError unless ``head``, a stream's first bytes, looks like audio or video."""
+    if head.startswith(_MEDIA_MAGIC) or head[4:8] == b"ftyp":  # ftyp: MP4, M4A, MOV, 3GP
+        return
+    import av
+
+    try:
+        with av.open(io.BytesIO(head), mode="r", metadata_errors="ignore"):
+            return
+    except av.error.EOFError:
+        return  # a header longer than the head: the decoder reads on and decides
+    except av.error.FFmpegError as exc:
+        cause = f"not an audio or video file: {av_cause(exc)}"
+        raise AudioError(name, f"cannot decode audio ({cause})") from None
 
 
 class QuietSeeks:
