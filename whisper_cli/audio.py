@@ -21,8 +21,10 @@ from whisper_cli.decoders import (
     av_open,
     av_samples,
     downmix,
+    sndfile_view,
 )
 from whisper_cli.errors import AudioError
+from whisper_cli.wavheader import Seekable
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def load_audio(source: AudioSource) -> np.ndarray:
 
 def _decode(stream: BinaryIO, name: str) -> np.ndarray:
     with read_errors(name):
-        samples = _decode_soundfile(stream)
+        samples = _decode_soundfile(sndfile_view(stream, warn_as=name))
         if samples is None:
             stream.seek(0)
             samples = _decode_av(stream, name)
@@ -66,7 +68,7 @@ def _decode(stream: BinaryIO, name: str) -> np.ndarray:
     return samples
 
 
-def _decode_soundfile(stream: BinaryIO) -> np.ndarray | None:
+def _decode_soundfile(stream: Seekable) -> np.ndarray | None:
     """Decode with libsndfile; None when it does not know the format or fails mid-file."""
     import soundfile
 

@@ -21,16 +21,18 @@ from whisper_cli.decoders import (
     av_samples,
     downmix,
     flushed,
+    sndfile_view,
     stopped,
 )
 from whisper_cli.errors import AudioError
 
 
 def audio_duration(source: AudioSource) -> float | None:
-    """The length in seconds that the file's header announces, without decoding it.
+    """The length in seconds of the file's audio, from its header, without decoding it.
 
-    None for stdin, for a file that does not say, and for one that cannot be opened
-    (decoding it will give the real error).
+    A WAV header that misstates its data's length is corrected as decoding will correct it
+    (silently: the decode warns). None for stdin, for a file that does not say, and for one
+    that cannot be opened (decoding it will give the real error).
     """
     if str(source) == STDIN:
         return None
@@ -38,12 +40,11 @@ def audio_duration(source: AudioSource) -> float | None:
         if not stat.S_ISREG(os.stat(source).st_mode):
             return None  # a pipe (<(curl …)) or a device: reading its header would consume it
         with open(source, "rb") as f:
-            head = f.read(4)
-        if head in SNDFILE_MAGIC:
-            import soundfile
+            if f.read(4) in SNDFILE_MAGIC:
+                import soundfile
 
-            info = soundfile.info(os.fspath(source))
-            return info.frames / info.samplerate if info.samplerate else None
+                with soundfile.SoundFile(QuietSeeks(sndfile_view(f, warn_as=None))) as sf:
+                    return sf.frames / sf.samplerate if sf.samplerate else None
         import av
 
         with av.open(os.fspath(source), metadata_errors="ignore") as container:
@@ -83,7 +84,7 @@ def _stream_blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
     decoded = 0
     if head in SNDFILE_MAGIC:
         try:
-            with soundfile.SoundFile(QuietSeeks(stream)) as sf:
+            with soundfile.SoundFile(QuietSeeks(sndfile_view(stream, warn_as=name))) as sf:
                 frames = max(1024, BLOCK // sf.channels)
                 blocks = (downmix(b) for b in sf.blocks(blocksize=frames, dtype="float32", always_2d=True))
                 for block in _resample_stream(blocks, sf.samplerate):

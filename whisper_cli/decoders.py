@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from whisper_cli.errors import AudioError
+from whisper_cli.wavheader import Seekable, corrected, find_data_chunk, report
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,17 @@ def check_media(head: bytes, name: str) -> None:
         raise AudioError(name, f"cannot decode audio ({cause})") from None
 
 
+def sndfile_view(stream: BinaryIO, *, warn_as: str | None) -> Seekable:
+    """The stream as libsndfile is to read it: a WAV whose header misstates its audio's length
+    gets a corrected header, and with ``warn_as`` (the input's name) the disagreement is logged."""
+    chunk = find_data_chunk(stream)
+    if chunk is None:
+        return stream
+    if warn_as is not None:
+        report(chunk, warn_as)
+    return corrected(stream, chunk)
+
+
 class QuietSeeks:
     """The stream as libsndfile reads it. soundfile calls seek from a C callback, where an
     exception cannot propagate: it would be printed to stderr with a traceback ("Exception
@@ -48,7 +60,7 @@ class QuietSeeks:
     negative offset; that seek now leaves the position as it was, and libsndfile reports
     the file as broken itself."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Seekable) -> None:
         self._stream = stream
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
