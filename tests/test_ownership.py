@@ -278,3 +278,108 @@ def test_acceptance_samples_folder_keeps_the_reference_texts(tmp_path):
     again = run_cli(str(folder), "-m", "tiny.en", cwd=tmp_path)
     assert "0 done, 4 skipped, 0 failed" in again.stderr.decode()
     assert not list(folder.glob(PARTIAL_PREFIX + "*"))
+
+
+def _user_files(folder: Path) -> dict[str, bytes]:
+    """The user's own files beside the recordings: notes, subtitles and JSON, older and newer."""
+    files = {
+        "hello.txt": b"my notes: say hello back\n",
+        "hello.srt": b"1\n00:00:00,000 --> 00:00:01,000\nmy own subtitle\n\n",
+        "weather.json": b'{"mine": true}\n',
+        "weather.txt": b"umbrella?\n",
+        "sub/lecture.txt": b"reading list for the lecture\n",
+        "sub/lecture.srt": b"1\n00:00:00,000 --> 00:00:02,000\nhand-timed\n\n",
+        "sub/hi.json": b"[]\n",
+        "sub/notes.txt": b"unrelated\n",
+    }
+    for i, (name, data) in enumerate(sorted(files.items())):
+        (folder / name).write_bytes(data)
+        stamp = 1.0e9 if i % 2 else 4.0e9  # older and newer than the recordings
+        os.utime(folder / name, (stamp, stamp))
+    return files
+
+
+def _transcripts_are_current(folder: Path, args: list[str], cwd: Path) -> dict:
+    """Run once more with ``args``: every input must be skipped (the ledger proves its outputs
+    current); return that run's report."""
+    report = cwd / "check.json"
+    res = run_cli(*args, "--report", str(report), cwd=cwd)
+    assert res.returncode == 0, res.stderr.decode()
+    document = report_of(report)
+    assert {r["status"] for r in document["inputs"]} == {"skipped"}, document["inputs"]
+    return document
+
+
+def test_hostile_folder_two_settings_and_a_sigkill(tmp_path):
+    """The user's .txt/.srt/.json beside recordings; two runs with different settings, a run
+    killed with SIGKILL and its re-run: every file the user owned is byte-identical, every
+    recording ends with a current transcript, no partial file is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "talks"
+    (folder / "sub").mkdir(parents=True)
+    for source, name in [
+        ("hello.wav", "hello.wav"),
+        ("weather.mp3", "weather.mp3"),
+        ("lecture.flac", "sub/lecture.flac"),
+        ("hello.wav", "sub/hi.wav"),
+    ]:
+        shutil.copy(SAMPLES / source, folder / name)
+    mine = _user_files(folder)
+    base = [str(folder), "-r", "-m", "tiny.en", "-l", "en", "-f", "txt,srt,json"]
+
+    def untouched() -> None:
+        for name, data in mine.items():
+            assert (folder / name).read_bytes() == data, name
+
+    first = run_cli(*base, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr.decode()
+    untouched()
+    _transcripts_are_current(folder, base, tmp_path)
+
+    second = [*base, "--max-line-width", "20", "--word-timestamps"]
+    res = run_cli(*second, "--report", str(tmp_path / "second.json"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr.decode()
+    assert {r["reason"] for r in report_of(tmp_path / "second.json")["inputs"]} == {"settings changed"}
+    untouched()
+
+    third = [*base, "--beam-size", "2", "--workers", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whisper_cli", *third],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ledger = folder / LEDGER_NAME
+    lines = ledger.read_text().count("\n")
+    deadline = time.monotonic() + 120
+    while not (ledger.read_text().count("\n") > lines and list(folder.rglob(PARTIAL_PREFIX + "*"))):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = list(folder.rglob(PARTIAL_PREFIX + "*"))
+    assert partial  # what a killed run leaves
+    for path in partial:  # as if the next run came a minute later
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    untouched()
+
+    res = run_cli(*third, "--report", str(tmp_path / "third.json"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr.decode()
+    statuses = {r["status"] for r in report_of(tmp_path / "third.json")["inputs"]}
+    assert statuses <= {"done", "skipped"} and "done" in statuses
+    untouched()
+    assert not list(folder.rglob(PARTIAL_PREFIX + "*"))
+    _transcripts_are_current(folder, third, tmp_path)
+    for recording, stem in [
+        ("hello.wav", "hello.wav"),
+        ("weather.mp3", "weather.mp3"),
+        ("lecture.flac", "sub/lecture.flac"),
+    ]:
+        transcript = (folder / f"{stem}.txt").read_text()
+        assert wer(sample_text(recording), transcript) < 0.35, (stem, transcript)
+    assert "welcome" in (folder / "sub/hi.txt").read_text().lower()  # sub/hi.json is the user's: hi.wav.json
+    assert json.loads((folder / "sub/hi.wav.json").read_text())["segments"]

@@ -67,7 +67,7 @@ def test_a_header_claiming_less_reads_all_of_the_audio_and_warns_once(
     tmp_path, caplog, honest_wav, lecture, claim, announced
 ):
     path = write(tmp_path, "recorder crashed.wav", claiming(honest_wav, claim))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="whisper_cli")
     assert audio_duration(path) == pytest.approx(LECTURE_SECONDS, abs=0.001)
     assert warnings_of(caplog) == []  # deciding how to read it is not yet reading it
     audio = load_audio(path)
@@ -81,7 +81,7 @@ def test_a_header_claiming_less_reads_all_of_the_audio_and_warns_once(
 
 def test_the_streaming_path_reads_all_of_it_too(tmp_path, caplog, honest_wav, lecture):
     path = write(tmp_path, "crashed.wav", claiming(honest_wav, 0))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="whisper_cli")
     streamed = np.concatenate(list(iter_audio(path)))
     assert np.array_equal(streamed, load_audio(write(tmp_path, "honest.wav", honest_wav)))
     (warning,) = warnings_of(caplog)
@@ -94,7 +94,7 @@ def test_an_unset_size_is_read_to_the_end_without_a_warning(tmp_path, caplog, ho
     data = bytearray(claiming(honest_wav, UNSET))
     data[4:8] = struct.pack("<I", UNSET)
     path = write(tmp_path, "piped.wav", bytes(data))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="whisper_cli")
     assert audio_duration(path) == pytest.approx(LECTURE_SECONDS, abs=0.001)
     assert len(load_audio(path)) == len(lecture)
     assert sum(len(b) for b in iter_audio(path)) == len(lecture)
@@ -106,7 +106,7 @@ def test_an_unset_size_is_read_to_the_end_without_a_warning(tmp_path, caplog, ho
 def test_a_truncated_file_gives_what_it_holds_and_says_so(tmp_path, caplog, honest_wav):
     declared = len(honest_wav) - honest_wav.index(b"data") - 8
     path = write(tmp_path, "cut.wav", claiming(honest_wav, declared, keep=20 * SAMPLE_RATE * 2))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="whisper_cli")
     assert audio_duration(path) == pytest.approx(20.0)
     assert warnings_of(caplog) == []
     assert len(load_audio(path)) == 20 * SAMPLE_RATE
@@ -118,7 +118,7 @@ def test_a_truncated_file_gives_what_it_holds_and_says_so(tmp_path, caplog, hone
 
 def test_a_chunk_after_the_data_is_not_read_as_audio(tmp_path, caplog, honest_wav):
     path = write(tmp_path, "tagged.wav", with_list_chunk(honest_wav))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="whisper_cli")
     honest = load_audio(write(tmp_path, "honest.wav", honest_wav))
     assert np.array_equal(load_audio(path), honest)
     assert np.array_equal(np.concatenate(list(iter_audio(path))), honest)

@@ -18,21 +18,27 @@ __all__ = [
     "load_audio",
 ]
 
-from whisper_cli.transcript import DecodeOptions, Segment, Task, TranscribeFn, TranscriptInfo, Word
-
 if TYPE_CHECKING:
     from whisper_cli.audio import load_audio
     from whisper_cli.model import get_whisper
+    from whisper_cli.transcript import DecodeOptions, Segment, Task, TranscribeFn, TranscriptInfo, Word
+
+# Where each public name lives. Imported on first use: get_whisper and load_audio pull in
+# numpy and faster_whisper, and even the dataclasses of transcript.py cost the entry point
+# 10 ms before it can catch a Ctrl-C (__main__.py installs the handlers first of all).
+_LAZY = {
+    "get_whisper": "whisper_cli.model",
+    "load_audio": "whisper_cli.audio",
+    **dict.fromkeys(
+        ("DecodeOptions", "Segment", "Task", "TranscribeFn", "TranscriptInfo", "Word"),
+        "whisper_cli.transcript",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # get_whisper and load_audio pull in numpy/faster_whisper: import them on first use.
-    if name == "get_whisper":
-        from whisper_cli.model import get_whisper
+    if name in _LAZY:
+        import importlib
 
-        return get_whisper
-    if name == "load_audio":
-        from whisper_cli.audio import load_audio
-
-        return load_audio
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'whisper_cli' has no attribute {name!r}")

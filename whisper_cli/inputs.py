@@ -8,7 +8,7 @@ import glob
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +59,16 @@ class Collection:
     missing: list[Unusable] = field(default_factory=list)  # arguments that matched nothing usable
     skipped: int = 0  # non-media files in folders, left alone
     special: int = 0  # FIFOs, sockets and devices in folders: never opened
+    stopped: bool = False  # listing stopped early (a stop signal): the inputs are those found so far
 
 
-def collect_inputs(args: Iterable[str], *, listed: Iterable[str] = (), recursive: bool = False) -> Collection:
+def collect_inputs(
+    args: Iterable[str],
+    *,
+    listed: Iterable[str] = (),
+    recursive: bool = False,
+    stop: Callable[[], object] = lambda: None,
+) -> Collection:
     """Expand files, folders and globs into de-duplicated inputs, in a stable order.
 
     ``args`` come from the command line, ``listed`` from a --from-file list. Order: as
@@ -74,6 +81,9 @@ def collect_inputs(args: Iterable[str], *, listed: Iterable[str] = (), recursive
     - a file argument: its name (``talks/day1/intro.mp3`` → ``intro.mp3``);
     - a --from-file line: the path as written, ``..`` and a leading ``/`` dropped
       (``talks/day1/intro.mp3`` stays so; a folder line mirrors the path of each file in it).
+
+    ``stop``: polled between folders; once it returns something true, listing ends early
+    (a huge tree on a slow disk must not hold up a Ctrl-C).
     """
     found: list[tuple[str, Path]] = []  # (path, relative name)
     result = Collection()
@@ -81,7 +91,10 @@ def collect_inputs(args: Iterable[str], *, listed: Iterable[str] = (), recursive
         if arg == STDIN:
             found.append((STDIN, Path("stdin")))
             continue
-        found.extend(_expand(arg, is_listed, recursive, result))
+        found.extend(_expand(arg, is_listed, recursive, result, stop))
+        if stop():
+            result.stopped = True
+            break
     result.inputs = _dedupe(found)
     return result
 
@@ -91,20 +104,22 @@ def read_file_list(lines: Iterable[str]) -> list[str]:
     return [line.rstrip("\r\n") for line in lines if line.strip()]
 
 
-def _expand(arg: str, listed: bool, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+def _expand(
+    arg: str, listed: bool, recursive: bool, result: Collection, stop: Callable[[], object]
+) -> Iterator[tuple[str, Path]]:
     try:
         is_dir = stat.S_ISDIR(os.stat(arg).st_mode)
     except OSError as exc:
         if os.path.lexists(arg):  # a broken or looping link: the decoder says which
             yield arg, _named(arg, listed)
         elif _GLOB_CHARS & set(arg):
-            yield from _glob(arg, recursive, result)
+            yield from _glob(arg, recursive, result, stop)
         else:
             result.missing.append(Unusable(arg, _cause(exc)))
         return
     if is_dir:
         base = _as_written(arg) if listed else Path()
-        yield from ((path, base / rel) for path, rel in _walk(Path(arg), recursive, result))
+        yield from ((path, base / rel) for path, rel in _walk(Path(arg), recursive, result, stop))
     else:
         yield arg, _named(arg, listed)  # even unreadable or not media: the decoder reports why
 
@@ -121,7 +136,9 @@ def _as_written(path: str) -> Path:
     return Path(*parts) if parts else Path(os.path.basename(path))
 
 
-def _glob(pattern: str, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+def _glob(
+    pattern: str, recursive: bool, result: Collection, stop: Callable[[], object]
+) -> Iterator[tuple[str, Path]]:
     base = _fixed_folder(pattern)
     matches = sorted(glob.glob(pattern, recursive=recursive))
     if not matches:
@@ -144,13 +161,18 @@ def _fixed_folder(pattern: str) -> str:
     return head or os.curdir
 
 
-def _walk(root: Path, recursive: bool, result: Collection) -> Iterator[tuple[str, Path]]:
+def _walk(
+    root: Path, recursive: bool, result: Collection, stop: Callable[[], object] = lambda: None
+) -> Iterator[tuple[str, Path]]:
     """Media files in ``root`` (and below, with ``recursive``, through linked folders too),
     sorted, with their paths below ``root``; anything that is not a regular file is counted
     and never opened (a FIFO would block the run forever)."""
     entries: list[Path] = []
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error, followlinks=recursive):
+        if stop():
+            result.stopped = True
+            break
         if not _first_visit(dirpath, seen):
             dirnames[:] = []  # a link back to a folder already walked
             continue

@@ -155,7 +155,7 @@ class Runner:
             for index, outcome in outcomes.items():
                 if outcome.status is Status.interrupted:
                     outcomes[index] = replace(
-                        outcome, status=Status.failed, error="stdout was closed by its reader"
+                        outcome, status=Status.failed, error="stdout closed by its reader"
                     )
         except WhisperCliError as exc:  # the model could not be loaded: nothing can be done
             result.fatal, result.stopped_by = exc, "model not loaded"

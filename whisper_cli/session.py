@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,20 +33,31 @@ log = logging.getLogger(__name__)
 
 def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
+    try:
+        return _session(settings)
+    finally:
+        signals.reset()
+
+
+def _session(settings: RunSettings) -> int:
     report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
     collection, result = Collection(), BatchResult()
     jobs: list[Job] = []
     try:
-        with signals.armed():  # a signal recorded while starting stops the run here
-            collection = collect_inputs(
-                settings.inputs, listed=_listed(settings.from_file), recursive=settings.recursive
-            )
-            if not collection.inputs:
-                raise UsageError(_nothing_found(collection, _arguments_named(settings)))
-            jobs, to_stdout = _jobs(collection.inputs, settings)
-            _check_streams(collection.inputs, to_stdout)
-            if report is not None:
-                _check_report(report, jobs, to_stdout)
+        # Listing and planning are quick and block on nothing: a signal that came while
+        # starting is acted on once every input is known, so the report can list them.
+        with signals.armed_for(_blocking_reads(settings)):
+            listed = _listed(settings.from_file)
+        collection = collect_inputs(
+            settings.inputs, listed=listed, recursive=settings.recursive, stop=_stop_listing()
+        )
+        if not collection.inputs and not collection.stopped:
+            raise UsageError(_nothing_found(collection, _arguments_named(settings)))
+        jobs, to_stdout = _jobs(collection.inputs, settings)
+        _check_streams(collection.inputs, to_stdout)
+        if report is not None:
+            _check_report(report, jobs, to_stdout)
+        with signals.armed():  # from here a signal stops the run at once
             result = _run(jobs, collection, settings, to_stdout)
     except KeyboardInterrupt:
         result = BatchResult(outcomes=[Outcome(job.input, Status.pending) for job in jobs], interrupted=True)
@@ -54,21 +67,30 @@ def run_session(settings: RunSettings) -> int:
     result.outcomes[:0] = [
         Outcome(Input(m.path, Path(m.path)), Status.failed, error=m.cause) for m in collection.missing
     ]
-    reporter = Reporter(quiet=settings.quiet)
     if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
-        print_summary(result, reporter, ignored=collection.skipped, special=collection.special)
-    try:
-        if report is not None:
-            report.write(
-                report_document(
-                    result, settings.describe(), ignored=collection.skipped, special=collection.special
-                )
-            )
-    finally:
-        signals.reset()
+        print_summary(
+            result, Reporter(quiet=settings.quiet), ignored=collection.skipped, special=collection.special
+        )
+    if report is not None:
+        document = report_document(
+            result, settings.describe(), ignored=collection.skipped, special=collection.special
+        )
+        report.write(document)
     if result.fatal is not None:
         raise result.fatal
     return _exit_code(result, received)
+
+
+def _stop_listing() -> Callable[[], bool]:
+    """Whether to cut the listing short: a signal came, and listing has taken over a second
+    (a huge tree on a slow disk); a quicker listing is finished, so the report names every input."""
+    started = time.monotonic()
+    return lambda: signals.received() is not None and time.monotonic() - started > 1.0
+
+
+def _blocking_reads(settings: RunSettings) -> bool:
+    """Whether reading the input list may block (a terminal, a pipe): then a signal must stop it."""
+    return settings.from_file == STDIN
 
 
 def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdout: bool) -> BatchResult:
@@ -95,9 +117,7 @@ def _check_streams(inputs: list[Input], to_stdout: bool) -> None:
     if any(item.source == STDIN for item in inputs) and streams.is_closed("stdin"):
         raise UsageError("-: standard input is closed; there is no audio to read")
     if to_stdout and streams.is_closed("stdout"):
-        raise UsageError(
-            "standard output is closed: nothing can take the transcript; write files with -o DIR"
-        )
+        raise UsageError("standard output is closed: nothing can take the transcript; use -o DIR")
 
 
 def _check_report(report: ReportTarget, jobs: list[Job], to_stdout: bool) -> None:

@@ -63,6 +63,16 @@ def armed() -> Iterator[None]:
         _armed = previous
 
 
+@contextmanager
+def armed_for(condition: bool) -> Iterator[None]:
+    """``armed()`` when ``condition`` holds, else nothing."""
+    if condition:
+        with armed():
+            yield
+    else:
+        yield
+
+
 def received() -> int | None:
     """The stop signal received so far, if any."""
     return _received
