@@ -383,3 +383,21 @@ def test_hostile_folder_two_settings_and_a_sigkill(tmp_path):
         assert wer(sample_text(recording), transcript) < 0.35, (stem, transcript)
     assert "welcome" in (folder / "sub/hi.txt").read_text().lower()  # sub/hi.json is the user's: hi.wav.json
     assert json.loads((folder / "sub/hi.wav.json").read_text())["segments"]
+
+
+def test_a_long_ledger_is_compacted_and_still_proves_what_is_ours(cli, fake_transcribe, rp):
+    from whisper_cli.ledger import COMPACT_OVER, KEEP_PER_OUTPUT, Ledger, State
+
+    assert cli("rp", "-o", "out").exit_code == 0
+    ledger = Path("out", LEDGER_NAME)
+    current = ledger.read_text()
+    stale = [line for line in current.splitlines() if line.strip()]
+    older = "".join(line.replace('"sha256":"', '"sha256":"0') + "\n" for line in stale)  # other content
+    ledger.write_text(older * (COMPACT_OVER // 2) + current)  # redone a thousand times before
+    book = Ledger(Path("out"))
+    lines = [line for line in ledger.read_text().splitlines() if line.strip()]
+    assert len(lines) == 2 * KEEP_PER_OUTPUT
+    assert lines[-1] == stale[-1].strip() or lines[-1] in current  # the newest lines kept whole
+    for name in ("h01.txt", "h02.txt"):
+        assert book.claim(Path("out", name)).state is State.ours
+    assert "0 done, 2 skipped" in cli("rp", "-o", "out").stderr

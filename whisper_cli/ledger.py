@@ -11,20 +11,21 @@ a line that matches nothing on disk, which proves nothing and costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import hashlib
 import json
 import logging
 import os
 import stat
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from whisper_cli import __version__
+from whisper_cli.sinks import PARTIAL_PREFIX, file_digest
 
 try:
     import fcntl
@@ -34,6 +35,8 @@ except ImportError:  # Windows: a run is assumed alone in its folders
 log = logging.getLogger(__name__)
 
 LEDGER_NAME = ".whisper-cli-ledger.jsonl"
+KEEP_PER_OUTPUT = 3  # lines kept per output name when a ledger is compacted
+COMPACT_OVER = 1000  # lines: a ledger this long with three times the lines it needs is compacted
 _OPEN_FLAGS = os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -67,6 +70,7 @@ class Entry:
     size: int
     input: InputStamp | None  # None: from stdin or a stream, never taken as done
     settings: str  # the settings' fingerprint (RunSettings.fingerprint)
+    line: str = field(default="", compare=False)  # as read from the ledger (kept whole by compaction)
 
     def to_json(self) -> str:
         """The ledger line (without its newline)."""
@@ -88,6 +92,7 @@ class Entry:
             r = json.loads(line)
             stamp = r["input"]
             return cls(
+                line=line,
                 output=str(r["output"]),
                 sha256=str(r["sha256"]),
                 size=int(r["size"]),
@@ -121,17 +126,6 @@ class Claim:
     entry: Entry | None = None
 
 
-def file_digest(path: Path | str) -> tuple[str, int]:
-    """SHA-256 and size of a file's content."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
 class Ledger:
     """The ledger of one folder: read once, appended to as outputs are committed."""
 
@@ -153,10 +147,47 @@ class Ledger:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 log.warning("%s: not a regular file, not read as whisper-cli's ledger", self.path)
                 return
-            for raw in f.read().splitlines():
-                entry = Entry.from_json(raw.decode("utf-8", "replace")) if raw.strip() else None
-                if entry is not None:
-                    self._entries.setdefault(entry.output, []).append(entry)
+            self._entries = _parse(f.read())
+        lines = sum(map(len, self._entries.values()))
+        if lines > COMPACT_OVER and lines > 3 * KEEP_PER_OUTPUT * len(self._entries):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rewrite the ledger with the last few lines of each output (it grows with every
+        output written: a folder redone a hundred times would hold a hundred lines each).
+
+        The file on disk is almost always an output's newest line, or the one before when a
+        run died between appending and renaming; older ones can only match a file that was
+        since replaced by one of ours. Done under the ledger's lock, from what is in it then;
+        appenders that opened the old file notice (its inode is gone) and open the new one.
+        """
+        tmp = self.folder / f"{PARTIAL_PREFIX}{os.getpid()}-{LEDGER_NAME}"
+        with self._lock:
+            try:
+                fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+            except OSError:
+                return
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                with open(fd, "rb", closefd=False) as f:
+                    current = _parse(f.read())
+                kept = {name: entries[-KEEP_PER_OUTPUT:] for name, entries in current.items()}
+                lines = (e.line or e.to_json() for entries in kept.values() for e in entries)
+                data = "".join(line + "\n" for line in lines).encode("ascii")
+                with open(tmp, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(tmp, stat.S_IMODE(os.fstat(fd).st_mode))
+                os.replace(tmp, self.path)
+                self._entries = kept
+            except OSError as exc:  # a read-only folder, a full disk: the long ledger still serves
+                log.debug("%s: not compacted (%s)", self.path, exc)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            finally:
+                os.close(fd)
 
     def claim(self, path: Path) -> Claim:
         """Whose the file at ``path`` (in this folder) is."""
@@ -189,12 +220,8 @@ class Ledger:
         """
         data = "".join("\n" + e.to_json() for e in entries).encode("ascii")  # a torn line before stays apart
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _OPEN_FLAGS, 0o666)
+            fd = self._open_for_append()
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise OSError(errno.EINVAL, f"{LEDGER_NAME} is not a regular file")
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -203,6 +230,34 @@ class Ledger:
                 os.close(fd)
             for entry in entries:
                 self._entries.setdefault(entry.output, []).append(entry)
+
+    def _open_for_append(self) -> int:
+        """The ledger, open for appending and locked; reopened if another run compacted it meanwhile."""
+        while True:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _OPEN_FLAGS, 0o666)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise OSError(errno.EINVAL, f"{LEDGER_NAME} is not a regular file")
+                if fcntl is None:
+                    return fd
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if os.stat(self.path).st_ino == st.st_ino:
+                    return fd
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # replaced by a compaction while we waited for the lock
+
+
+def _parse(data: bytes) -> dict[str, list[Entry]]:
+    """Output name → its ledger lines, oldest first; torn or foreign lines are passed over."""
+    entries: dict[str, list[Entry]] = {}
+    for raw in data.splitlines():
+        entry = Entry.from_json(raw.decode("ascii", "replace").strip()) if raw.strip() else None
+        if entry is not None:
+            entries.setdefault(entry.output, []).append(entry)
+    return entries
 
 
 class Ledgers:

@@ -181,6 +181,9 @@ class Runner:
                 job.input, job.targets, self.keys, self.ledgers, overwrite=self.overwrite, reserved=reserved
             )
             self._decisions[index] = decision
+            for folder in {str(p.parent) for p in decision.targets.values()} - cleaned:
+                cleaned.add(folder)  # what killed runs left here: this run writes or checks this folder
+                remove_stale_partials(Path(folder))
             if decision.blocked is not None:
                 self.reporter.failed(f"{job.input.name}: {decision.blocked}")
                 outcomes[index] = Outcome(job.input, Status.failed, error=decision.blocked)
@@ -188,9 +191,6 @@ class Runner:
                 outcomes[index] = Outcome(job.input, Status.skipped, _names(decision.targets, job))
             else:
                 todo.append((index, job))
-                for folder in {str(p.parent) for p in decision.targets.values()} - cleaned:
-                    cleaned.add(folder)
-                    remove_stale_partials(Path(folder))
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
         if skipped:
             log.info(

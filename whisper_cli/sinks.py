@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import secrets
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import TextIO
 
 from whisper_cli.errors import OutputError
-from whisper_cli.ledger import file_digest
 
 try:
     import fcntl
@@ -124,6 +124,17 @@ class AtomicFileSink:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._tmp = self._file = None
+
+
+def file_digest(path: Path | str) -> tuple[str, int]:
+    """SHA-256 and size of a file's content (what the ledger records of an output)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def remove_stale_partials(folder: Path) -> int:
