@@ -143,6 +143,8 @@ class Runner:
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
+            if self.reporter.wants_lengths:  # the lengths stream in: a 10,000-file run starts at once
+                threading.Thread(target=_measure, args=(todo, self.reporter, self._stop), daemon=True).start()
             decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
             decoder.start()
             transcribe = load() if todo else None
@@ -294,6 +296,7 @@ class Runner:
                 )
             self.reporter.start_file(key, job.input.name, info.duration)
             targets = self._write(index, job, info, segments)
+            self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
         except WhisperCliError as exc:  # an AudioError or OutputError names its file already
@@ -456,6 +459,14 @@ def _put(out: queue.Queue, item: object, stop: threading.Event) -> bool:
         except queue.Full:
             continue
     return False
+
+
+def _measure(todo: list[tuple[int, Job]], reporter: Reporter, stop: threading.Event) -> None:
+    """Give the reporter each input's length from its header (about 50 µs a WAV, 0.3 ms an MP3)."""
+    for _, job in todo:
+        if stop.is_set():
+            return
+        reporter.expect(job.input.source, audio_duration(job.input.source))
 
 
 def _drain(q: queue.Queue) -> None:
