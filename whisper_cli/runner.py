@@ -73,6 +73,7 @@ class Outcome:
     error: str | None = None
     seconds: float = 0.0  # wall time spent on it
     reason: str | None = None  # why it was transcribed (new, settings changed, …); None when it was not
+    node: str | None = None  # the Ray node that transcribed it (--ray); None on this machine
 
 
 @dataclass(slots=True)
@@ -103,7 +104,7 @@ class LongAudio:
     duration: float  # as the file's header announces it
 
 
-def _read(source: str) -> np.ndarray | LongAudio:
+def read_input(source: str) -> np.ndarray | LongAudio:
     """The whole input, or a LongAudio for recordings over LONG_SECONDS (bounded memory)."""
     duration = audio_duration(source)
     if duration is not None and duration > LONG_SECONDS:
@@ -111,7 +112,35 @@ def _read(source: str) -> np.ndarray | LongAudio:
     return load_audio(source)
 
 
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """One input's transcript as an executor hands it to ``Runner.deliver``.
+
+    ``decoded`` fills with the sample counts read as ``segments`` is consumed (a streamed
+    input); ``seconds`` is wall time spent on it elsewhere (on a Ray worker), ``node`` where.
+    """
+
+    info: TranscriptInfo
+    segments: Iterator[Segment]
+    decoded: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    node: str | None = None
+
+
+def transcribed(audio: np.ndarray | LongAudio, transcribe: TranscribeFn, options: DecodeOptions) -> Produced:
+    """Start transcribing one input read by ``read_input``; its segments come as they are decoded."""
+    decoded: list[int] = []
+    if isinstance(audio, LongAudio):
+        blocks = _counted(iter_audio(audio.source), decoded)
+        info, segments = transcribe_chunks(transcribe, blocks, options, audio.duration)
+    else:
+        info, segments = transcribe(audio, options)
+    return Produced(info, segments, decoded)
+
+
 Decoded = tuple[int, Job, np.ndarray | LongAudio | AudioError]  # job index, job, its audio
+# How a run's transcripts are made: given the jobs to do (index, job) and the outcomes by index.
+Executor = Callable[[list[tuple[int, Job]], dict[int, "Outcome"]], None]
 DecodedQueue = queue.Queue[Decoded | None]  # None: no more inputs
 
 
@@ -135,20 +164,24 @@ class Runner:
 
     def run(self, jobs: list[Job], load: Callable[[], TranscribeFn]) -> BatchResult:
         """Transcribe every job; ``load`` is called once, while the first files decode."""
+        return self.execute(jobs, lambda todo, outcomes: self._local(todo, outcomes, load))
+
+    def execute(self, jobs: list[Job], produce: Executor) -> BatchResult:
+        """Decide which jobs to do, have ``produce`` do them (it calls ``deliver`` for each
+        input and records the outcome under its index), and gather the result.
+
+        ``produce`` is how transcripts are made: this machine's threads (``run``) or a Ray
+        cluster (rayexec.py); deciding, writing and recording are the same for both.
+        """
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
-        # Decoded ahead: one input per worker, or a batch of short clips per worker.
-        decoded: DecodedQueue = queue.Queue(maxsize=self.workers * max(1, self.decode.batch_size))
         result = BatchResult()
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
             if self.reporter.wants_lengths:  # the lengths stream in: a 10,000-file run starts at once
                 threading.Thread(target=_measure, args=(todo, self.reporter, self._stop), daemon=True).start()
-            decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
-            decoder.start()
-            transcribe = load() if todo else None
-            self._consume(decoded, transcribe, outcomes)
+            produce(todo, outcomes)
         except KeyboardInterrupt:
             result.interrupted = True
         except BrokenPipeError:  # the reader of the transcript on stdout went away
@@ -159,15 +192,27 @@ class Runner:
                     outcomes[index] = replace(
                         outcome, status=Status.failed, error="stdout closed by its reader"
                     )
-        except WhisperCliError as exc:  # the model could not be loaded: nothing can be done
-            result.fatal, result.stopped_by = exc, "model not loaded"
+        except WhisperCliError as exc:  # the model (or the cluster) cannot be had: nothing can be done
+            result.fatal, result.stopped_by = exc, getattr(exc, "stopped_by", "model not loaded")
         finally:
             self._stop.set()
-            _drain(decoded)
         result.wall = time.monotonic() - started
         for index, job in enumerate(jobs):
             result.outcomes.append(outcomes.get(index) or Outcome(job.input, Status.pending))
         return result
+
+    def _local(self, todo: list[tuple[int, Job]], outcomes: dict, load: Callable[[], TranscribeFn]) -> None:
+        """Decode ahead in a thread and transcribe in ``workers`` threads on this machine."""
+        # Decoded ahead: one input per worker, or a batch of short clips per worker.
+        decoded: DecodedQueue = queue.Queue(maxsize=self.workers * max(1, self.decode.batch_size))
+        try:
+            decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
+            decoder.start()
+            transcribe = load() if todo else None
+            self._consume(decoded, transcribe, outcomes)
+        finally:
+            self._stop.set()
+            _drain(decoded)
 
     def _todo(self, jobs: list[Job], outcomes: dict[int, Outcome]) -> list[tuple[int, Job]]:
         """The jobs to run; those whose outputs are whisper-cli's, unchanged and current are
@@ -208,7 +253,7 @@ class Runner:
             if self._stop.is_set():
                 break
             try:
-                item: np.ndarray | LongAudio | AudioError = _read(job.input.source)
+                item: np.ndarray | LongAudio | AudioError = read_input(job.input.source)
             except AudioError as exc:
                 item = exc
             except Exception as exc:  # an unexpected decoder bug fails this file only
@@ -276,26 +321,30 @@ class Runner:
         result: tuple[TranscriptInfo, list[Segment]] | None = None,
     ) -> Outcome:
         """Transcribe one input (or write ``result``, when it was decoded in a batch)."""
+
+        def produce() -> Produced:
+            if isinstance(audio, AudioError):
+                raise audio
+            if result is not None:
+                return Produced(result[0], iter(result[1]))
+            return transcribed(audio, transcribe, self.decode)
+
+        return self.deliver(index, job, produce)
+
+    def deliver(self, index: int, job: Job, produce: Callable[[], Produced]) -> Outcome:
+        """Write one input's transcript, as ``produce`` gives it (or the error it raises),
+        into its outputs and the ledger, with progress; return its outcome."""
         started = time.monotonic()
         key = job.input.source
         try:
-            if isinstance(audio, AudioError):
-                self.reporter.failed(str(audio))
-                return Outcome(job.input, Status.failed, error=audio.cause)
-            decoded: list[int] = []  # samples read so far, when the input is streamed
-            if result is not None:
-                info, segments = result[0], iter(result[1])
-            elif isinstance(audio, LongAudio):
-                blocks = _counted(iter_audio(audio.source), decoded)
-                info, segments = transcribe_chunks(transcribe, blocks, self.decode, audio.duration)
-            else:
-                info, segments = transcribe(audio, self.decode)
+            produced = produce()
+            info = produced.info
             if self.decode.language is None:
                 log.info(
                     "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
                 )
             self.reporter.start_file(key, job.input.name, info.duration)
-            targets = self._write(index, job, info, segments)
+            targets = self._write(index, job, info, produced.segments)
             self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
@@ -318,10 +367,11 @@ class Runner:
             Status.done,
             targets,
             # a streamed input's header may claim more than it holds: count what was decoded
-            duration=sum(decoded) / SAMPLE_RATE if decoded else info.duration,
+            duration=sum(produced.decoded) / SAMPLE_RATE if produced.decoded else info.duration,
             language=info.language,
-            seconds=time.monotonic() - started,
+            seconds=time.monotonic() - started + produced.seconds,
             reason=self._decisions[index].reason if index in self._decisions else "new",
+            node=produced.node,
         )
 
     def _write(
