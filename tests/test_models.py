@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +80,117 @@ def test_cli_transcribes_with_size_named_empty_folders_in_the_working_directory(
     res = run_cli(str(SAMPLES / "hello.wav"), "-m", "tiny.en", cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
     assert res.returncode == 0, res.stderr.decode()
     assert "hello" in res.stdout.decode().lower()
+
+
+def test_repos_are_faster_whispers():
+    from faster_whisper.utils import _MODELS
+
+    assert {name: _MODELS[name] for name in models.MODEL_SIZES} == models.REPOS
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"HF_HOME": "/x/hf"},
+        {"XDG_CACHE_HOME": "/x/xdg"},
+        {"HF_HOME": "/x/hf", "HF_HUB_CACHE": "/x/hub"},
+        {"HUGGINGFACE_HUB_CACHE": "/x/legacy"},
+        {"HF_HUB_CACHE": "~/hub-$USER"},
+    ],
+)
+def test_hub_cache_root_is_huggingface_hubs(env):
+    """Where we look is where huggingface_hub (and faster-whisper through it) puts models."""
+    names = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME")
+    clean = {k: v for k, v in os.environ.items() if k not in names}
+    code = "from huggingface_hub import constants; from whisper_cli import hubcache\n"
+    code += "print(constants.HF_HUB_CACHE); print(hubcache.root())"
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "USER": "me", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    theirs, ours = res.stdout.splitlines()
+    assert ours == theirs
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty hub cache of our own."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+def _snapshot(hub: Path, repo_id: str, commit: str, files: dict[str, bytes], *, ref: bool = True) -> Path:
+    """A snapshot in huggingface_hub's layout: blobs, links to them, refs/main."""
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir(exist_ok=True)
+    for name, data in files.items():
+        blob = repo / "blobs" / f"{name}-{commit}"
+        blob.write_bytes(data)
+        (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
+    if ref:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+WHOLE = {"model.bin": b"m", "config.json": b"{}", "tokenizer.json": b"{}", "vocabulary.txt": b"a"}
+
+
+def test_a_snapshot_a_killed_download_left_is_not_the_model(hub_cache, monkeypatch):
+    monkeypatch.setattr(models.bundled, "find", lambda name: None)
+    _snapshot(hub_cache, models.REPOS["small"], "a" * 40, {"config.json": b"{}", "vocabulary.txt": b"a"})
+    assert models._cached_download("small") is None
+    with pytest.raises(ModelLoadError, match="model small is not on this machine"):
+        models.resolve_model("small", download=False)
+
+
+def test_a_link_to_a_missing_blob_is_not_a_file_of_the_model(hub_cache):
+    snapshot = _snapshot(hub_cache, models.REPOS["small"], "a" * 40, WHOLE)
+    assert models._cached_download("small") == snapshot
+    (snapshot / "model.bin").resolve().unlink()
+    assert models._cached_download("small") is None
+
+
+def test_refs_main_on_a_partial_snapshot_falls_back_to_a_whole_one(hub_cache):
+    older = _snapshot(hub_cache, models.REPOS["small"], "a" * 40, WHOLE)
+    _snapshot(hub_cache, models.REPOS["small"], "b" * 40, {"config.json": b"{}"})
+    assert models._cached_download("small") == older
+
+
+def test_cli_offline_with_a_partial_snapshot_says_the_model_is_not_here(tmp_path):
+    _snapshot(tmp_path / "hub", models.REPOS["small"], "a" * 40, {"config.json": b"{}"})
+    env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "WHISPER_CLI_CACHE": str(tmp_path)}
+    res = run_cli(str(SAMPLES / "hello.wav"), "-m", "small", env=env, timeout=120)
+    assert res.returncode == 3
+    (line,) = res.stderr.decode().splitlines()
+    assert line.startswith(
+        "whisper-cli: error: model small is not on this machine, and HF_HUB_OFFLINE forbids"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "off"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)]
+)
+def test_offline_reads_hf_hub_offline_as_huggingface_hub_does(monkeypatch, value, off):
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert models.offline() is off
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(0, "0 B"), (999, "999 B"), (2317, "2.3 kB"), (75_537_502, "75.5 MB"), (3_087_284_237, "3.1 GB")],
+)
+def test_format_size(size, text):
+    from whisper_cli.hubcache import format_size
+
+    assert format_size(size) == text
 
 
 def _module_name(path: Path) -> str:

@@ -1,0 +1,384 @@
+"""Model downloads from the Hugging Face Hub ($HF_ENDPOINT) into its cache: resumable, checked, stoppable.
+
+Everything runs in the calling thread with the standard library's HTTP client, one file
+after the other, so a Ctrl-C (KeyboardInterrupt, see signals.py) stops a download within
+one read; huggingface_hub's snapshot_download waits for its worker threads to finish.
+The cache layout is huggingface_hub's (hubcache.py), so either finds what the other fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from http.client import HTTPException, HTTPResponse
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote
+from urllib.request import Request, urlopen
+
+from whisper_cli import hubcache
+from whisper_cli.errors import ModelLoadError
+from whisper_cli.hubcache import format_size
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+# faster_whisper.utils.download_model's allow_patterns: a model's files, without README and the like.
+PATTERNS = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
+_CHUNK = 1 << 16  # bytes per read: the bar moves, and a stop is seen, at least this often
+_HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit, a git blob id or a sha256: safe as a file name
+
+
+class _Failed(Exception):
+    """Why a download failed, in words; ``download`` adds the model and the server."""
+
+
+class _DiskError(_Failed):
+    """The cache could not take a file (full, read-only): what this download wrote is removed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """One file of a model repo, as the Hub lists it."""
+
+    name: str
+    size: int
+    etag: str  # an LFS file's sha256, else its git blob id: its name in the cache, and its checksum
+    lfs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The files of a model at one commit."""
+
+    commit: str
+    files: tuple[RemoteFile, ...]
+
+
+def endpoint() -> str:
+    """The Hub to download from: $HF_ENDPOINT (huggingface_hub's setting) or huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def download(name: str, repo_id: str) -> Path:
+    """Fetch model ``name`` (Hub repo ``repo_id``) into the hub cache; return its snapshot folder.
+
+    A file cut short (network, Ctrl-C, a kill) stays as ``blobs/<etag>.incomplete`` and the
+    next download resumes it; the snapshot appears only once every file is whole and checked.
+
+    Raises:
+        ModelLoadError: one line naming the model, the server and the cause.
+    """
+    source = endpoint()
+    try:
+        with hubcache.locked(repo_id, waiting=f"model {name}: another process is downloading it; waiting"):
+            return _download(name, repo_id, source)
+    except _Failed as exc:
+        raise ModelLoadError(f"cannot download model {name} from {source}: {exc}") from None
+    except OSError as exc:  # the cache's folders cannot be made (read-only, full)
+        raise ModelLoadError(f"cannot download model {name}: {_os_cause(exc)}") from None
+    except KeyboardInterrupt:
+        log.warning("download of model %s stopped; the next run resumes it", name)
+        raise
+
+
+def _download(name: str, repo_id: str, source: str) -> Path:
+    listing = _list(repo_id, source)
+    blobs = hubcache.repo_folder(repo_id) / "blobs"
+    _check_space(blobs, sum(_left(blobs, f) for f in listing.files))
+    total = sum(f.size for f in listing.files)
+    log.warning(
+        "model %s is not on this machine: downloading it (%s) from %s", name, format_size(total), source
+    )
+    base_url = f"{source}/{repo_id}/resolve/{listing.commit}/"
+    started, created = time.monotonic(), []
+    try:
+        with _bar(name, total) as bar:
+            for remote in listing.files:
+                if _fetch(base_url, remote, blobs, bar):
+                    created.append(blobs / remote.etag)
+    except _DiskError:
+        _undo(created, blobs)
+        raise
+    folder = hubcache.publish(repo_id, listing.commit, {f.name: blobs / f.etag for f in listing.files})
+    log.info("model %s downloaded (%s in %.1f s)", name, format_size(total), time.monotonic() - started)
+    return folder
+
+
+def _list(repo_id: str, source: str) -> Listing:
+    """The model files of the repo's main revision, with their sizes and checksums (one API call)."""
+    url = f"{source}/api/models/{repo_id}/revision/{hubcache.REVISION}?blobs=true"
+    with _get(url, repo_id) as response:
+        try:
+            body = json.loads(response.read())
+            commit = str(body["sha"])
+            files = tuple(_remote(s) for s in body["siblings"] if _wanted(s["rfilename"]))
+        except (OSError, HTTPException, ValueError, TypeError, KeyError, AttributeError):
+            raise _Failed(f"its answer for {repo_id} is not a Hub model listing") from None
+    if not _HEX_ID.fullmatch(commit) or not all(_HEX_ID.fullmatch(f.etag) for f in files):
+        raise _Failed(f"its listing of {repo_id} has ids that are not hashes")
+    names = {f.name for f in files}
+    missing = [f for f in hubcache.REQUIRED if f not in names]
+    missing += [] if names & set(hubcache.VOCABULARIES) else ["a vocabulary file"]
+    if missing:
+        raise _Failed(f"{repo_id} has no {', '.join(missing)}")
+    return Listing(commit, files)
+
+
+def _wanted(name: str) -> bool:
+    # fnmatch's * matches "/" too: a name must stay inside the snapshot folder
+    return "/" not in name and "\\" not in name and any(fnmatch(name, p) for p in PATTERNS)
+
+
+def _remote(sibling: dict[str, Any]) -> RemoteFile:
+    lfs = sibling.get("lfs")
+    if lfs:
+        return RemoteFile(sibling["rfilename"], int(lfs["size"]), str(lfs["sha256"]), True)
+    return RemoteFile(sibling["rfilename"], int(sibling["size"]), str(sibling["blobId"]), False)
+
+
+def _left(blobs: Path, remote: RemoteFile) -> int:
+    """Bytes still to write for ``remote``: none when its blob is whole, less what a partial holds."""
+    if _whole(blobs / remote.etag, remote.size):
+        return 0
+    partial = blobs / f"{remote.etag}.incomplete"
+    return remote.size - (partial.stat().st_size if partial.is_file() else 0)
+
+
+def _whole(blob: Path, size: int) -> bool:
+    return blob.is_file() and blob.stat().st_size == size
+
+
+def _check_space(blobs: Path, needed: int) -> None:
+    """Refuse at once a download the disk cannot hold, instead of after filling it."""
+    folder = blobs
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        sizes = f"it needs {format_size(needed)}, {format_size(free)} are free"
+        raise _Failed(f"not enough space in {hubcache.root()}: {sizes}")
+
+
+def _fetch(base_url: str, remote: RemoteFile, blobs: Path, bar: _Bar) -> bool:
+    """Make ``blobs/<etag>`` whole, resuming a partial download; whether it was written now."""
+    blob = blobs / remote.etag
+    if _whole(blob, remote.size):
+        bar.advance(remote.size)
+        return False
+    blobs.mkdir(parents=True, exist_ok=True)
+    part = blobs / f"{remote.etag}.incomplete"
+    checksum = _Checksum(remote)
+    offset = checksum.resume(part)
+    bar.advance(offset)
+    if offset < remote.size:
+        _receive(base_url + quote(remote.name), part, offset, remote, checksum, bar)
+    if not checksum.matches():
+        part.unlink(missing_ok=True)
+        raise _Failed(f"{remote.name} arrived damaged (its checksum does not match); run again to refetch it")
+    os.replace(part, blob)
+    return True
+
+
+def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _Checksum, bar: _Bar) -> None:
+    """Append the rest of ``remote`` from ``offset`` to ``part`` (all of it if the range is ignored)."""
+    with _get(url, remote.name, offset) as response:
+        if offset and response.status != 206:  # a whole file came back: start over
+            bar.advance(-offset)
+            offset = 0
+            checksum.restart()
+        try:
+            with part.open("ab" if offset else "wb") as out:
+                _copy(response, out, offset, remote, checksum, bar)
+        except OSError as exc:  # reads raise _Failed, so this is the disk
+            part.unlink(missing_ok=True)
+            cause = f"{_os_cause(exc)} in {hubcache.root()} (writing {remote.name})"
+            raise _DiskError(f"{cause}; the partial download was removed") from None
+
+
+def _copy(
+    response: HTTPResponse, out: BinaryIO, got: int, remote: RemoteFile, checksum: _Checksum, bar: _Bar
+) -> None:
+    while got < remote.size:
+        chunk = _read(response, min(_CHUNK, remote.size - got), remote, got)
+        out.write(chunk)
+        checksum.update(chunk)
+        got += len(chunk)
+        bar.advance(len(chunk))
+
+
+def _read(response: HTTPResponse, size: int, remote: RemoteFile, got: int) -> bytes:
+    where = f"after {format_size(got)} of {format_size(remote.size)} of {remote.name}; run again to resume"
+    try:
+        chunk = response.read(size)
+    except TimeoutError:
+        raise _Failed(f"the server stopped sending {where}") from None
+    except (OSError, HTTPException):
+        chunk = b""
+    if not chunk:  # http.client returns b"" when the connection closes before Content-Length
+        raise _Failed(f"the connection was cut {where}")
+    return chunk
+
+
+@contextmanager
+def _get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
+    """GET ``url`` (redirects followed), from byte ``offset``; errors say what ``what`` the server refused."""
+    headers = {"User-Agent": "whisper-cli", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = urlopen(Request(url, headers=headers), timeout=_timeout(), context=_tls())
+    except HTTPError as exc:
+        exc.close()
+        raise _Failed(f"the server answered {exc.code} {exc.reason} for {what}") from None
+    except URLError as exc:
+        raise _Failed(f"cannot reach it ({_cause(exc.reason)})") from None
+    except TimeoutError:
+        raise _Failed(f"no answer for {what} within {_timeout():g} s") from None
+    except (OSError, HTTPException) as exc:
+        raise _Failed(f"the connection failed ({_cause(exc)})") from None
+    with response:
+        yield response
+
+
+def _timeout() -> float:
+    """Seconds to wait for a connection or the next bytes: huggingface_hub's setting, 10 by default."""
+    try:
+        return float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 10)
+    except ValueError:
+        return 10.0
+
+
+def _tls() -> ssl.SSLContext:
+    """certifi's certificates where installed (httpx's dependency), as huggingface_hub uses them."""
+    try:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()
+
+
+def _cause(reason: object) -> str:
+    return _os_cause(reason) if isinstance(reason, OSError) else str(reason)
+
+
+def _os_cause(exc: OSError) -> str:
+    """An OSError in our messages' words: 'no space left on device', 'permission denied: /path'."""
+    if not exc.strerror:
+        return str(exc) or type(exc).__name__
+    words = exc.strerror[0].lower() + exc.strerror[1:]
+    return f"{words}: {exc.filename}" if exc.filename else words
+
+
+def _undo(created: list[Path], blobs: Path) -> None:
+    """Remove the blobs this download wrote, and the repo's folders if that empties them."""
+    for blob in created:
+        blob.unlink(missing_ok=True)
+    for folder in (blobs, blobs.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty: files of an earlier download, kept
+
+
+class _Checksum:
+    """The running hash that must equal a file's etag: sha256 for LFS files, the git blob id for others."""
+
+    def __init__(self, remote: RemoteFile) -> None:
+        self.remote = remote
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget what was fed (the download starts over)."""
+        lfs, size = self.remote.lfs, self.remote.size
+        self._hash = hashlib.sha256() if lfs else hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+
+    def update(self, data: bytes) -> None:
+        """Feed the next bytes of the file."""
+        self._hash.update(data)
+
+    def matches(self) -> bool:
+        """Whether the bytes fed are the file."""
+        return self._hash.hexdigest() == self.remote.etag
+
+    def resume(self, part: Path) -> int:
+        """Feed the bytes an earlier download left in ``part``; return their count (0: start over)."""
+        try:
+            size = part.stat().st_size
+        except FileNotFoundError:
+            return 0
+        if size > self.remote.size:
+            return 0
+        with part.open("rb") as kept:
+            while block := kept.read(1 << 20):
+                self.update(block)
+        return size
+
+
+class _Bar(Protocol):
+    def advance(self, nbytes: int) -> None: ...
+
+
+class _NoBar:
+    def advance(self, nbytes: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class _RichBar:
+    progress: Any
+    task: Any
+
+    def advance(self, nbytes: int) -> None:
+        self.progress.advance(self.task, nbytes)
+
+
+@contextmanager
+def _bar(name: str, total: int) -> Iterator[_Bar]:
+    """A bar on stderr (bytes, speed, time left) for a person watching, unless --quiet (logging at ERROR)."""
+    from whisper_cli.console import err_console
+
+    if not (err_console.is_terminal and log.isEnabledFor(logging.WARNING)):
+        yield _NoBar()
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        redirect_stdout=False,  # a transcript on stdout must stay on stdout
+        redirect_stderr=False,
+    )
+    with progress:
+        task = progress.add_task(f"model {name}", total=total)
+        try:
+            yield _RichBar(progress, task)
+        finally:
+            # Inside the run's own bar (a nested Live) Rich keeps drawing our last frame until
+            # that bar refreshes: an empty frame is the last one, so the bar is gone at once.
+            progress.remove_task(task)
+            progress.refresh()
