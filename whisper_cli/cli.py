@@ -20,6 +20,7 @@ import typer
 from whisper_cli import __version__, completion, signals, streams
 from whisper_cli.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.model import COMPUTE_TYPES, DEVICES, MODEL_SIZES
+from whisper_cli.models_cli import models_app
 from whisper_cli.transcript import Task
 
 if TYPE_CHECKING:
@@ -261,16 +262,12 @@ def _execute(settings: RunSettings) -> int:
         _fail(str(exc), ExitCode.FAILED, settings.debug)
 
 
-@app.command("models")
-def models_command() -> None:
-    """List model sizes and which ones are available offline (on stdout)."""
-    from whisper_cli.model import offline_models
-
-    offline = dict(offline_models())
-    width = max(len(n) for n in MODEL_SIZES)
-    for name in MODEL_SIZES:
-        where = offline.get(name, "download on first use")
-        typer.echo(f"{name:<{width}}  {where}")
+# `whisper-cli models` lists them; its sub-commands download, path and remove: models_cli.py.
+app.add_typer(
+    models_app,
+    name="models",
+    help="List the models (size on disk, where they are); `download`, `path`, `remove` manage them.",
+)
 
 
 def _fail(message: str, code: ExitCode, debug: bool = False) -> NoReturn:
