@@ -129,6 +129,7 @@ def test_a_connection_cut_mid_file_is_exit_3_and_the_next_run_resumes(tmp_path, 
     hub.requests.clear()
     again = transcribe(tmp_path, hub.url)
     assert again.returncode == 0, again.stderr.decode()
+    assert "downloading it (78.1 MB, 58.1 MB of it left to fetch)" in again.stderr.decode()
     assert "hello" in again.stdout.decode().lower()
     assert any(r.endswith("bytes=20000000-") for r in hub.requests), hub.requests  # resumed, not restarted
     assert not [p for p in files_under(repo_folder(tmp_path)) if p.endswith(".incomplete")]
@@ -370,3 +371,23 @@ def test_ctrl_c_stops_models_download_at_once_and_the_next_one_resumes(tmp_path,
     assert not kept.exists() and hubcache.is_whole(repo_folder(tmp_path) / "snapshots" / COMMIT)
     ranges = [r.rsplit("bytes=", 1)[1] for r in hub.requests if "/cdn/" in r and "bytes=" in r]
     assert len(ranges) == 1 and int(ranges[0].rstrip("-")) >= 2_000_000  # picked up where it stopped
+
+
+def test_two_downloads_at_once_fetch_the_model_once(tmp_path, hub):
+    hub.knobs.rate = 30_000_000
+    env = {**os.environ, **hub_env(tmp_path, hub.url)}
+    command = [sys.executable, "-m", "whisper_cli", "models", "download", "small"]
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for_partial(repo_folder(tmp_path), first, at_least=1)
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=TIMEOUT)
+        _, first_err = first.communicate(timeout=TIMEOUT)
+    finally:
+        first.kill()
+    assert first.returncode == 0 and second.returncode == 0, (first_err, second.stderr)
+    snapshot = repo_folder(tmp_path) / "snapshots" / COMMIT
+    assert second.stderr.decode().splitlines() == [
+        "whisper-cli: WARNING: model small: another process is downloading it; waiting",
+        f"model small: downloaded: {snapshot}",
+    ]
+    assert len([r for r in hub.requests if r.startswith("GET /cdn/")]) == 1

@@ -94,13 +94,15 @@ def download(name: str, repo_id: str) -> Path:
 
 
 def _download(name: str, repo_id: str, source: str) -> Path:
+    finished = hubcache.find(repo_id)
+    if finished is not None:  # by the process we waited for
+        return finished
     listing = _list(repo_id, source)
     blobs = hubcache.repo_folder(repo_id) / "blobs"
-    _check_space(blobs, sum(_left(blobs, f) for f in listing.files))
-    total = sum(f.size for f in listing.files)
-    log.warning(
-        "model %s is not on this machine: downloading it (%s) from %s", name, format_size(total), source
-    )
+    total, left = sum(f.size for f in listing.files), sum(_left(blobs, f) for f in listing.files)
+    _check_space(blobs, left)
+    size = format_size(total) + (f", {format_size(left)} of it left to fetch" if left < total else "")
+    log.warning("model %s is not on this machine: downloading it (%s) from %s", name, size, source)
     base_url = f"{source}/{repo_id}/resolve/{listing.commit}/"
     started, created = time.monotonic(), []
     try:
