@@ -53,6 +53,7 @@ DECODING = "Decoding"
 OUTPUT = "Output"
 INPUT = "Input"
 MODEL = "Model and hardware"
+LIVE = "Live streams"
 
 
 def _version(value: bool) -> None:
@@ -224,6 +225,43 @@ def transcribe_command(
     tsv_words: Annotated[
         bool, typer.Option("--tsv-words", help="TSV: one row per word.", rich_help_panel=OUTPUT)
     ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Transcribe stdin (-) as it arrives, for streams that do not end; text is committed "
+            "within seconds and never taken back.",
+            rich_help_panel=LIVE,
+        ),
+    ] = False,
+    raw_format: Annotated[
+        str | None,
+        typer.Option(help="--live stdin is headerless PCM: s16le, s32le, f32le or u8.", rich_help_panel=LIVE),
+    ] = None,
+    raw_rate: Annotated[
+        int | None,
+        typer.Option(
+            min=1000, help="Sample rate of --raw-format PCM [default: 16000].", rich_help_panel=LIVE
+        ),
+    ] = None,
+    raw_channels: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Channels of --raw-format PCM [default: 1].", rich_help_panel=LIVE),
+    ] = None,
+    mic: Annotated[
+        bool,
+        typer.Option(
+            "--mic", help="Transcribe the microphone live (needs the [mic] extra).", rich_help_panel=LIVE
+        ),
+    ] = False,
+    mic_device: Annotated[
+        str | None,
+        typer.Option(help="Input device for --mic: its number or part of its name.", rich_help_panel=LIVE),
+    ] = None,
+    list_mics: Annotated[
+        bool,
+        typer.Option("--list-mics", help="List the input devices for --mic, and exit.", rich_help_panel=LIVE),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Say what is being done (model, language, timings).")
@@ -242,11 +280,25 @@ def transcribe_command(
     from whisper_cli.settings import build_settings
 
     setup_logging(verbose=verbose, debug=debug, quiet=quiet)
+    if list_mics:
+        raise typer.Exit(_list_mics(debug))
     try:
         settings = build_settings(locals())
     except UsageError as exc:
         _fail(str(exc), ExitCode.USAGE)
     raise typer.Exit(_execute(settings))
+
+
+def _list_mics(debug: bool) -> int:
+    from whisper_cli.mic import input_devices
+
+    try:
+        devices = input_devices()
+    except WhisperCliError as exc:
+        _fail(str(exc), ExitCode.FAILED, debug)
+    for device in devices:
+        typer.echo(device.describe())
+    return int(ExitCode.OK)
 
 
 def _execute(settings: RunSettings) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from rich.console import Console
+from rich.control import Control, ControlType
 from rich.logging import RichHandler
 from rich.progress import (
     BarColumn,
@@ -313,6 +314,39 @@ class Reporter:
         if not self.quiet:
             with self._lock:
                 self.console.print(Text(message), soft_wrap=True)
+
+
+class HypothesisLine:
+    """Live text not yet committed, on one stderr line redrawn in place; terminals only.
+
+    It is cleared before committed text goes to stdout, which may be the same terminal,
+    and drawn again after; the tail is shown when it is wider than the terminal.
+    """
+
+    def __init__(self, *, quiet: bool = False, console: Console | None = None) -> None:
+        self.console = console or err_console
+        self.enabled = not quiet and self.console.is_terminal
+        self._shown = False
+
+    def show(self, text: str) -> None:
+        """Replace the line with ``text`` (no markup); an empty text clears it."""
+        if not self.enabled:
+            return
+        self.clear()
+        text = " ".join(text.split())
+        if text:
+            width = max(self.console.width - 2, 8)
+            shown = text if len(text) <= width else "…" + text[-(width - 1) :]
+            self.console.print(Text(shown, style="dim italic"), end="", soft_wrap=True)
+            self.console.file.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        """Erase the line (before stdout writes to the terminal)."""
+        if self.enabled and self._shown:
+            self.console.control(Control.move_to_column(0), Control((ControlType.ERASE_IN_LINE, 2)))
+            self.console.file.flush()
+            self._shown = False
 
 
 def _short(name: str, width: int = 32) -> str:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
     try:
+        if settings.live is not None:
+            from whisper_cli.live import run_live  # a stream, not a list of inputs
+
+            return run_live(settings)
         return _session(settings)
     finally:
         signals.reset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,6 +36,27 @@ FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+RAW_FORMATS = ("s16le", "s32le", "f32le", "u8")  # --raw-format: PCM sample encodings read from stdin
+
+
+@dataclass(frozen=True, slots=True)
+class RawFormat:
+    """Headerless PCM on stdin: sample encoding, rate and channel count."""
+
+    encoding: str = "s16le"
+    rate: int = 16_000
+    channels: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """A live run: stdin (WAV, raw PCM or a streamable container) or a microphone."""
+
+    raw: RawFormat | None = None  # None: stdin's format is found from its first bytes
+    mic: bool = False
+    mic_device: str | None = None  # index or part of a name; None: the system's default input
+
+
 @dataclass(frozen=True, slots=True)
 class RunSettings:
     """Everything a run needs, already validated."""
@@ -52,6 +74,7 @@ class RunSettings:
     quiet: bool
     verbose: bool
     debug: bool
+    live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live.py)
 
     def describe(self) -> dict[str, Any]:
         """The settings worth recording in a --report file."""
@@ -96,7 +119,8 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
     """
     o = options
     inputs = tuple(o["inputs"] or ())
-    if not inputs and not o["from_file"]:
+    live = _live_settings(o, inputs)
+    if not inputs and not o["from_file"] and live is None:
         raise UsageError("no input given: pass audio/video files, folders, globs or - for stdin (see --help)")
     if o["from_file"] == "-" and "-" in inputs:
         raise UsageError("stdin cannot carry both audio (-) and the --from-file list (--from-file -)")
@@ -135,7 +159,51 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         quiet=o["quiet"],
         verbose=o["verbose"],
         debug=o["debug"],
+        live=live,
     )
+
+
+def _live_settings(o: dict[str, Any], inputs: tuple[str, ...]) -> LiveSettings | None:
+    """--live/--mic checked against the rest: one stream in, one format out, on stdout."""
+    mic, live = bool(o.get("mic")), bool(o.get("live"))
+    raw_given = any(o.get(k) is not None for k in ("raw_format", "raw_rate", "raw_channels"))
+    if not (mic or live):
+        if raw_given or o.get("mic_device") is not None:
+            raise UsageError("--raw-format, --raw-rate, --raw-channels and --mic-device need --live or --mic")
+        return None
+    if mic and inputs:
+        raise UsageError("--mic takes no input: it transcribes the microphone")
+    if not mic and inputs != ("-",):
+        raise UsageError("--live reads one stream from stdin: give - as the only input (or use --mic)")
+    if mic and raw_given:
+        raise UsageError("--raw-format, --raw-rate and --raw-channels describe stdin; --mic needs none")
+    if o.get("mic_device") is not None and not mic:
+        raise UsageError("--mic-device needs --mic")
+    clashes = [name for name, key in _NOT_LIVE if o.get(key)]
+    if o.get("batch_size", 0) > 1:
+        clashes.append("--batch-size")
+    if clashes:
+        raise UsageError(f"{', '.join(clashes)}: not with --live/--mic (the transcript streams to stdout)")
+    with contextlib.suppress(ValueError):  # an unknown format is said by build_settings
+        formats = expand_formats(o["output_format"] or ["txt"])
+        if len(formats) != 1:
+            raise UsageError("--live/--mic writes one format to stdout: give one -f")
+    raw = None
+    if raw_given:
+        encoding, rate, channels = o.get("raw_format"), o.get("raw_rate"), o.get("raw_channels")
+        raw = RawFormat(encoding or "s16le", rate or 16_000, channels or 1)
+        if raw.encoding not in RAW_FORMATS:
+            raise UsageError(f"--raw-format {raw.encoding}: choose from {', '.join(RAW_FORMATS)}")
+    return LiveSettings(raw=raw, mic=mic, mic_device=o.get("mic_device"))
+
+
+_NOT_LIVE = (
+    ("--output-dir", "output_dir"),
+    ("--report", "report"),
+    ("--from-file", "from_file"),
+    ("--recursive", "recursive"),
+    ("--overwrite", "overwrite"),
+)
 
 
 def _value(choice: Any) -> str:
