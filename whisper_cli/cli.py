@@ -109,6 +109,17 @@ def transcribe_command(
             rich_help_panel=MODEL,
         ),
     ] = 0,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Transcribe on a Ray cluster (the [ray] extra): local (one for this run), auto "
+            "(the cluster joined here) or HOST:PORT; --workers: actors, 0 as many as fit.",
+            rich_help_panel=MODEL,
+            show_default=False,
+        ),
+    ] = None,
     language: Annotated[
         str | None,
         typer.Option(

@@ -203,6 +203,7 @@ def report_document(
                 "error": o.error,
                 "reason": o.reason,
                 "seconds": round(o.seconds, 3),
+                "node": o.node,  # the Ray node that did it (--ray); null on one machine
             }
             for o in result.outcomes
         ],

@@ -44,6 +44,10 @@ def run_session(settings: RunSettings) -> int:
 
 
 def _session(settings: RunSettings) -> int:
+    if settings.ray is not None:
+        from whisper_cli.rayexec import import_ray
+
+        import_ray()  # not installed: a usage error, before anything else
     report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
     collection, result = Collection(), BatchResult()
     jobs: list[Job] = []
@@ -59,6 +63,8 @@ def _session(settings: RunSettings) -> int:
             raise UsageError(_nothing_found(collection, _arguments_named(settings)))
         jobs, to_stdout = _jobs(collection.inputs, settings)
         _check_streams(collection.inputs, to_stdout)
+        if settings.ray is not None and any(item.source == STDIN for item in collection.inputs):
+            raise UsageError("--ray: audio from standard input (-) cannot reach the cluster's workers")
         if report is not None:
             _check_report(report, jobs, to_stdout)
         with signals.armed():  # from here a signal stops the run at once
@@ -99,7 +105,8 @@ def _blocking_reads(settings: RunSettings) -> bool:
 
 def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdout: bool) -> BatchResult:
     keep_large_buffers()  # before any decoder thread exists: they share the one arena
-    settings = replace(settings, model=_concrete(settings.model))
+    if settings.ray is None:  # on a cluster, --workers 0 means as many actors as fit
+        settings = replace(settings, model=_concrete(settings.model))
     # A bar and live transcript lines cannot share one terminal: the text is the progress.
     reporter = Reporter(quiet=settings.quiet or (to_stdout and sys.stdout.isatty()))
     runner = Runner(
@@ -113,6 +120,10 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
     with reporter:
         for missing in collection.missing:
             reporter.failed(f"{display_name(missing.path)}: {missing.cause}")
+        if settings.ray is not None:
+            from whisper_cli.rayexec import run_on_ray
+
+            return run_on_ray(runner, jobs, settings.ray, settings.model)
         return runner.run(jobs, lambda: _load(settings))
 
 

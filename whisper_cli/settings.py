@@ -75,6 +75,7 @@ class RunSettings:
     verbose: bool
     debug: bool
     live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live.py)
+    ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (rayexec.py)
 
     def describe(self) -> dict[str, Any]:
         """The settings worth recording in a --report file."""
@@ -92,6 +93,7 @@ class RunSettings:
             "word_timestamps": self.decode.word_timestamps,
             "formats": list(self.formats),
             "output_dir": None if self.output_dir is None else str(self.output_dir),
+            "ray": self.ray,
         }
 
     def fingerprint(self, fmt: str) -> str:
@@ -160,6 +162,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         verbose=o["verbose"],
         debug=o["debug"],
         live=live,
+        ray=_ray_address(o.get("ray")),
     )
 
 
@@ -204,6 +207,12 @@ _NOT_LIVE = (
     ("--recursive", "recursive"),
     ("--overwrite", "overwrite"),
 )
+
+
+def _ray_address(address: str | None) -> str | None:
+    if address is not None and not address.strip():
+        raise UsageError("--ray needs an address: local, auto, HOST:PORT or ray://HOST:PORT")
+    return None if address is None else address.strip()
 
 
 def _value(choice: Any) -> str:
