@@ -108,3 +108,12 @@ def test_committed_words_keep_the_model_segments_apart():
     decision = step(State(), Window(0.0, 2.5, ((0.0, 1.8),)), [segment(a), segment(b)])
     assert [s.text.strip() for s in decision.commit] == ["first one.", "second one"]
     assert decision.commit[0].end <= decision.commit[1].start
+
+
+def test_a_trim_never_starts_the_next_window_on_the_tail_of_a_committed_word():
+    # "microphone." ends at 8.36 by its word time, but the speech (VAD) runs on to 8.64
+    ws = [*words("speak into the", 0.5, gap=2.0), Word(7.8, 8.36, " microphone.")]
+    state = State(previous=tuple(w.word.strip(" .") for w in ws))
+    decision = step(state, Window(0.0, 9.0, ((0.4, 8.64),)), [segment(ws)], Policy(trim_after=8.0))
+    assert texts(decision.commit) == "speak into the microphone."
+    assert decision.state.start >= 8.64

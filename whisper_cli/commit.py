@@ -168,12 +168,22 @@ def _next_start(
     long = window.end - window.start
     capped = window.hurry or long >= policy.max_window
     if committed and capped:  # decode no more than needed: cut after the last committed word
-        starts.append(_between(committed[-1][1], rest))
+        starts.append(_outside_speech(_between(committed[-1][1], rest), window, rest))
     elif committed and long >= policy.trim_after and (cut := _sentence_cut(committed, rest)) is not None:
-        starts.append(cut)  # a sentence end: the model reads on as well from there
+        starts.append(_outside_speech(cut, window, rest))  # a sentence end: the model reads on from there
     elif long >= policy.max_window:  # noise the model writes nothing for: let the window move on
         starts.append(window.end - policy.max_window / 2)
     return max(starts)
+
+
+def _outside_speech(cut: float, window: Window, rest: list[tuple[int, Word]]) -> float:
+    """``cut`` moved to the end of the speech region it falls in, when no uncommitted word
+    starts before that end: word times are approximate, and a window that starts on the tail
+    of a committed word hears it as a word of its own ("Hello." for the end of "microphone")."""
+    for begin, end in window.regions:
+        if begin <= cut < end and (not rest or rest[0][1].start >= end):
+            return min(end, window.end)
+    return cut
 
 
 def _sentence_cut(committed: list[tuple[int, Word]], rest: list[tuple[int, Word]]) -> float | None:

@@ -39,6 +39,9 @@ MAX_HELD = 120.0  # s of audio held at most: past that the decoder is hopelessly
 MIN_STEP = 0.5  # s of new audio before the next decode: less only costs CPU
 BEHIND = 4.0  # s of audio waiting beyond the window: the decoder is behind, and hurries
 CAUGHT_UP = 1.5  # s: back to partial hypotheses
+# Speech regions shorter than this are clicks or the tail of a sound at the window's edge: decoded
+# alone they come back as invented words ("Hello." after a recording ended in silence).
+MIN_REGION = 0.2  # s
 PROMPT_WORDS = 40  # committed words before the window given to the model as context
 
 
@@ -171,7 +174,12 @@ class LiveDecoder:
 
     def _window(self, start: float, stop: float, final: bool) -> None:
         audio = self.buffer.read(round(start * SAMPLE_RATE), round(stop * SAMPLE_RATE))
-        regions = tuple((start + a / SAMPLE_RATE, start + b / SAMPLE_RATE) for a, b in speech_regions(audio))
+        regions = tuple(
+            (start + a / SAMPLE_RATE, start + b / SAMPLE_RATE)
+            for a, b in speech_regions(audio)
+            if b - a >= MIN_REGION * SAMPLE_RATE
+        )
+        log.debug("live window %.2f-%.2f s%s, speech %s", start, stop, " (final)" * final, regions)
         segments = self._decode(audio, start) if regions else []
         self._decide(Window(start, stop, regions, final=final, hurry=self.behind), segments)
         self.decoded_to = stop
