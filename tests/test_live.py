@@ -167,7 +167,7 @@ def test_srt_cues_carry_stream_times_and_json_comes_at_the_end():
 def test_sigint_mid_utterance_flushes_the_words_before_it():
     fed = feed_live(pcm16("lecture.flac"), 2.0, stop_after=9.0)
     assert fed.returncode == 130, fed.stderr
-    text = fed.text.lower()
+    text = " ".join(fed.text.lower().split())  # committed pieces may end a line mid-phrase
     assert "printing press" in text and "history" in text, text
     assert "goldsmith" not in text  # said after 12 s: never fed
     assert "Traceback" not in fed.stderr

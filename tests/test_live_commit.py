@@ -32,19 +32,19 @@ def test_words_before_a_pause_are_committed_at_once():
 
 
 def test_speech_without_a_pause_waits_for_two_decodes_that_agree():
-    first = words("the cat sat", 1.0)
-    window = Window(0.0, 2.3, regions=((1.0, 2.3),))
+    first = words("the cat sat", 2.0)
+    window = Window(0.0, 3.3, regions=((2.0, 3.3),))
     d1 = step(State(), window, [segment(first)])
     assert d1.commit == () and [w.word for w in d1.pending] == [" the", " cat", " sat"]
-    second = words("the cat sat on", 1.0)
-    d2 = step(d1.state, Window(0.0, 2.8, regions=((1.0, 2.8),)), [segment(second)])
+    second = words("the cat sat on", 2.0)
+    d2 = step(d1.state, Window(0.0, 3.8, regions=((2.0, 3.8),)), [segment(second)])
     assert texts(d2.commit) == "the cat sat"
     assert [w.word for w in d2.pending] == [" on"]
 
 
 def test_disagreement_commits_only_the_common_prefix():
-    d1 = step(State(), Window(0.0, 2.0, ((0.0, 2.0),)), [segment(words("history on the press", 0.0))])
-    d2 = step(d1.state, Window(0.0, 2.6, ((0.0, 2.6),)), [segment(words("history of the press", 0.0))])
+    d1 = step(State(), Window(0.0, 3.0, ((0.0, 3.0),)), [segment(words("history on the press", 1.0))])
+    d2 = step(d1.state, Window(0.0, 3.6, ((0.0, 3.6),)), [segment(words("history of the press", 1.0))])
     assert texts(d2.commit) == "history"
 
 
@@ -57,7 +57,7 @@ def test_short_windows_never_commit_by_agreement():
 def test_a_word_is_never_committed_twice_across_windows():
     state, printed = State(), []
     full = words("one two three four five six seven eight", 0.0)
-    for end in (1.0, 1.6, 2.2, 2.8, 3.4):
+    for end in (1.0, 1.6, 2.2, 2.8, 3.4, 4.0):
         heard = [w for w in full if w.end <= end]
         if not heard:
             continue
