@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 from whisper_cli import hubcache
+from whisper_cli.console.download import Bar, download_bar
 from whisper_cli.errors import ModelLoadError
 from whisper_cli.hubcache import format_size
 
@@ -106,7 +107,7 @@ def _download(name: str, repo_id: str, source: str) -> Path:
     base_url = f"{source}/{repo_id}/resolve/{listing.commit}/"
     started, created = time.monotonic(), []
     try:
-        with _bar(name, total) as bar:
+        with download_bar(name, total, shown=log.isEnabledFor(logging.WARNING)) as bar:
             for remote in listing.files:
                 if _fetch(base_url, remote, blobs, bar):
                     created.append(blobs / remote.etag)
@@ -173,7 +174,7 @@ def _check_space(blobs: Path, needed: int) -> None:
         raise _Failed(f"not enough space in {hubcache.root()}: {sizes}")
 
 
-def _fetch(base_url: str, remote: RemoteFile, blobs: Path, bar: _Bar) -> bool:
+def _fetch(base_url: str, remote: RemoteFile, blobs: Path, bar: Bar) -> bool:
     """Make ``blobs/<etag>`` whole, resuming a partial download; whether it was written now."""
     blob = blobs / remote.etag
     if _whole(blob, remote.size):
@@ -193,7 +194,7 @@ def _fetch(base_url: str, remote: RemoteFile, blobs: Path, bar: _Bar) -> bool:
     return True
 
 
-def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _Checksum, bar: _Bar) -> None:
+def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _Checksum, bar: Bar) -> None:
     """Append the rest of ``remote`` from ``offset`` to ``part`` (all of it if the range is ignored)."""
     with _get(url, remote.name, offset) as response:
         if offset and response.status != 206:  # a whole file came back: start over
@@ -210,7 +211,7 @@ def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _C
 
 
 def _copy(
-    response: HTTPResponse, out: BinaryIO, got: int, remote: RemoteFile, checksum: _Checksum, bar: _Bar
+    response: HTTPResponse, out: BinaryIO, got: int, remote: RemoteFile, checksum: _Checksum, bar: Bar
 ) -> None:
     while got < remote.size:
         chunk = _read(response, min(_CHUNK, remote.size - got), remote, got)
@@ -327,60 +328,3 @@ class _Checksum:
             while block := kept.read(1 << 20):
                 self.update(block)
         return size
-
-
-class _Bar(Protocol):
-    def advance(self, nbytes: int) -> None: ...
-
-
-class _NoBar:
-    def advance(self, nbytes: int) -> None:
-        pass
-
-
-@dataclass(frozen=True, slots=True)
-class _RichBar:
-    progress: Any
-    task: Any
-
-    def advance(self, nbytes: int) -> None:
-        self.progress.advance(self.task, nbytes)
-
-
-@contextmanager
-def _bar(name: str, total: int) -> Iterator[_Bar]:
-    """A bar on stderr (bytes, speed, time left) for a person watching, unless --quiet (logging at ERROR)."""
-    from whisper_cli.console import err_console
-
-    if not (err_console.is_terminal and log.isEnabledFor(logging.WARNING)):
-        yield _NoBar()
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        redirect_stdout=False,  # a transcript on stdout must stay on stdout
-        redirect_stderr=False,
-    )
-    with progress:
-        task = progress.add_task(f"model {name}", total=total)
-        try:
-            yield _RichBar(progress, task)
-        finally:
-            # Inside the run's own bar (a nested Live) Rich keeps drawing our last frame until
-            # that bar refreshes: an empty frame is the last one, so the bar is gone at once.
-            progress.remove_task(task)
-            progress.refresh()
