@@ -415,7 +415,7 @@ def test_workers_transcribe_files_at_the_same_time(cli, monkeypatch, tree: Path)
 FAKE_CLI = r"""
 import os, sys, time
 from pathlib import Path
-import whisper_cli.runner, whisper_cli.session
+import whisper_cli.work, whisper_cli.session
 from whisper_cli.audio import load_audio
 from whisper_cli.transcript import Segment, TranscriptInfo
 
@@ -440,7 +440,7 @@ def decode(source):
     return load_audio(source)
 
 whisper_cli.session.get_whisper = get_whisper
-whisper_cli.runner.load_audio = decode
+whisper_cli.work.load_audio = decode
 from whisper_cli.cli import main
 sys.argv[0] = "whisper-cli"
 main()

@@ -68,13 +68,13 @@ def test_long_input_is_streamed_through_the_cli_with_the_real_model(
 
     from tests.conftest import SAMPLES, sample_text, wer
 
-    monkeypatch.setattr("whisper_cli.runner.LONG_SECONDS", 60.0)
+    monkeypatch.setattr("whisper_cli.work.LONG_SECONDS", 60.0)
     monkeypatch.setattr("whisper_cli.chunked.CHUNK_SECONDS", 55.0)
     chunk_calls = []
-    from whisper_cli import runner
+    from whisper_cli import work
 
-    real = runner.transcribe_chunks
-    monkeypatch.setattr(runner, "transcribe_chunks", lambda *a, **k: chunk_calls.append(1) or real(*a, **k))
+    real = work.transcribe_chunks
+    monkeypatch.setattr(work, "transcribe_chunks", lambda *a, **k: chunk_calls.append(1) or real(*a, **k))
     audio, rate = sf.read(SAMPLES / "lecture.flac", dtype="float32")
     gap = np.zeros(rate, np.float32)
     long = tmp_path / "long.flac"

@@ -24,11 +24,13 @@ from typing import Any
 
 from whisper_cli import signals
 from whisper_cli.audio import display_name
+from whisper_cli.batch import BatchResult, Job, Outcome, Status
 from whisper_cli.errors import AudioError, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.model import MODEL_SIZES, ModelSpec
 from whisper_cli.rayworker import Done
-from whisper_cli.runner import BatchResult, Job, Outcome, Produced, Runner, Status
+from whisper_cli.runner import Runner
 from whisper_cli.transcript import DecodeOptions
+from whisper_cli.work import Produced
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from whisper_cli.crossfile import fits
 from whisper_cli.errors import AudioError, ModelLoadError
 from whisper_cli.malloc import keep_large_buffers
 from whisper_cli.model import ModelSpec, Whisper, get_whisper
-from whisper_cli.runner import LongAudio, read_input, transcribed
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.work import LongAudio, read_input, transcribed
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from whisper_cli import __version__, streams
 from whisper_cli.audio import STDIN, display_name
+from whisper_cli.batch import BatchResult, Status
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.errors import OutputError, UsageError
-from whisper_cli.runner import BatchResult, Status
 from whisper_cli.sinks import AtomicFileSink, remove_stale_partials
 
 REPORT_VERSION = 1

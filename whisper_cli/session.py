@@ -18,13 +18,14 @@ from pathlib import Path
 
 from whisper_cli import signals, streams
 from whisper_cli.audio import STDIN, display_name
+from whisper_cli.batch import BatchResult, Job, Outcome, Status
 from whisper_cli.console import Reporter
 from whisper_cli.errors import ExitCode, UsageError
 from whisper_cli.inputs import Collection, Input, collect_inputs, fallback_path, plan_outputs, read_file_list
 from whisper_cli.malloc import keep_large_buffers
 from whisper_cli.model import ModelSpec, default_workers, get_whisper, resolve_device
 from whisper_cli.report import ReportTarget, print_summary, report_document
-from whisper_cli.runner import BatchResult, Job, Outcome, Runner, Status
+from whisper_cli.runner import Runner
 from whisper_cli.settings import RunSettings
 from whisper_cli.transcript import TranscribeFn
 
