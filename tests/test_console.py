@@ -21,6 +21,7 @@ from rich.console import Console
 from tests.conftest import ROOT, SAMPLES
 from whisper_cli.console import Reporter
 from whisper_cli.inputs import Input
+from whisper_cli.local import LocalExecutor
 from whisper_cli.runner import Job, Runner
 from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo
 from whisper_cli.writers import WriterOptions
@@ -152,7 +153,8 @@ def test_runner_feeds_lengths_and_only_started_files_get_a_line(tmp_path: Path, 
     assert lines(reporter) == ["0/3 files 0:00:00/≥0:00:05 audio"]  # bad.wav's header says nothing
 
     reporter = Recording()
-    Runner(DecodeOptions(language="en"), WriterOptions(), reporter).run(jobs, lambda: transcribe)
+    runner = Runner(DecodeOptions(language="en"), WriterOptions(), reporter)
+    runner.execute(jobs, LocalExecutor(runner, lambda: transcribe))
     assert reporter.started == [a, b]
     # each file counts all its audio once it succeeds, not just up to its last segment
     assert lines(reporter) == ["3/3 files 0:00:05/0:00:05 audio"]

@@ -27,7 +27,7 @@ from whisper_cli.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.ledger import Entry, Ledgers, record_outputs
 from whisper_cli.resume import Decision, decide
 from whisper_cli.sinks import AtomicFileSink, StdoutSink, remove_stale_partials, write_error
-from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo
 from whisper_cli.work import Produced
 from whisper_cli.writers import WriterOptions, make_writer
 
@@ -56,18 +56,13 @@ class Runner:
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
     _decisions: dict[int, Decision] = field(default_factory=dict)
 
-    def run(self, jobs: list[Job], load: Callable[[], TranscribeFn]) -> BatchResult:
-        """Transcribe every job; ``load`` is called once, while the first files decode."""
-        from whisper_cli.local import LocalExecutor  # this machine's threads
-
-        return self.execute(jobs, LocalExecutor(self, load))
-
     def execute(self, jobs: list[Job], produce: Executor) -> BatchResult:
         """Decide which jobs to do, have ``produce`` do them (it calls ``deliver`` for each
         input and records the outcome under its index), and gather the result.
 
-        ``produce`` is how transcripts are made: this machine's threads (``run``) or a Ray
-        cluster (rayexec.py); deciding, writing and recording are the same for both.
+        ``produce`` is how transcripts are made: this machine's threads (local.py's
+        LocalExecutor) or a Ray cluster (rayexec.py); deciding, writing and recording are the
+        same for both.
         """
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}

@@ -22,6 +22,7 @@ from whisper_cli.batch import BatchResult, Job, Outcome, Status
 from whisper_cli.console import Reporter
 from whisper_cli.errors import ExitCode, UsageError
 from whisper_cli.inputs import Collection, Input, collect_inputs, fallback_path, plan_outputs, read_file_list
+from whisper_cli.local import LocalExecutor
 from whisper_cli.malloc import keep_large_buffers
 from whisper_cli.model import ModelSpec, default_workers, get_whisper, resolve_device
 from whisper_cli.report import ReportTarget, print_summary, report_document
@@ -125,7 +126,7 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
             from whisper_cli.rayexec import run_on_ray
 
             return run_on_ray(runner, jobs, settings.ray, settings.model)
-        return runner.run(jobs, lambda: _load(settings))
+        return runner.execute(jobs, LocalExecutor(runner, lambda: _load(settings)))
 
 
 def _check_streams(inputs: list[Input], to_stdout: bool) -> None:

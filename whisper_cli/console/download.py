@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from whisper_cli.console import err_console
+from whisper_cli.console.base import err_console
 
 
 class Bar(Protocol):

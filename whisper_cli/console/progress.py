@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from whisper_cli.console import err_console, error_line, warning_line
+from whisper_cli.console.base import err_console, error_line, warning_line
 
 
 class _AudioColumn(ProgressColumn):
