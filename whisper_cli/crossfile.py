@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
 from whisper_cli.guards import drop_phantoms, repeated_ngram
+from whisper_cli.language import IdentifyFn
 from whisper_cli.loudness import level, speech_regions
 from whisper_cli.parallel import SAMPLE_RATE, shift
 from whisper_cli.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
@@ -33,19 +35,19 @@ def fits(audio: object) -> bool:
     return isinstance(audio, np.ndarray) and 0 < len(audio) <= MAX_CLIP_SECONDS * SAMPLE_RATE
 
 
-def clips_pipeline(engine: ClipsFn, alone: TranscribeFn) -> ClipsFn:
+def clips_pipeline(engine: ClipsFn, alone: TranscribeFn, *, identify: IdentifyFn | None = None) -> ClipsFn:
     """A ClipsFn that levels and trims each clip, decodes them together with ``engine``,
     and hands to ``alone`` (the whole sequential pipeline) every clip the batch cannot do
     as well: no speech found, a window faster-whisper would decode again at a higher
-    temperature, or a repetition loop."""
+    temperature, or a repetition loop. With ``identify`` and no language given, each
+    clip's language is chosen as ``alone`` would choose it (language.py)."""
 
     def transcribe_clips(
         clips: list[np.ndarray], options: DecodeOptions
     ) -> list[tuple[TranscriptInfo, list[Segment]]]:
         sequential = replace(options, batch_size=0)  # what a clip redone alone gets
         prepared = {i: p for i, clip in enumerate(clips) if (p := _prepare(clip, options)) is not None}
-        together = engine([audio for audio, _ in prepared.values()], options) if prepared else []
-        decoded = dict(zip(prepared, together, strict=True))
+        decoded = _together(engine, prepared, options, identify)
         results: list[tuple[TranscriptInfo, list[Segment]]] = []
         for i, clip in enumerate(clips):
             found, trimmed = decoded.get(i), prepared.get(i)
@@ -54,7 +56,7 @@ def clips_pipeline(engine: ClipsFn, alone: TranscribeFn) -> ClipsFn:
                 results.append((info, list(stream)))
                 continue
             kept = [] if _silent(found[1]) else list(drop_phantoms(found[1]))
-            start, duration = trimmed[1] / SAMPLE_RATE, len(clip) / SAMPLE_RATE
+            start, duration = trimmed.start / SAMPLE_RATE, len(clip) / SAMPLE_RATE
             shifted = [_within(shift(s, start, k, 0), duration) for k, s in enumerate(kept)]
             results.append((replace(found[0], duration=duration), shifted))
         return results
@@ -62,17 +64,42 @@ def clips_pipeline(engine: ClipsFn, alone: TranscribeFn) -> ClipsFn:
     return transcribe_clips
 
 
-def _prepare(clip: np.ndarray, options: DecodeOptions) -> tuple[np.ndarray, int] | None:
-    """The clip levelled and trimmed to its speech, and where the trimmed part starts;
-    None when the VAD finds no speech."""
+class _Prepared(NamedTuple):
+    whole: np.ndarray  # the clip, levelled when asked for
+    start: int  # the speech, with PAD either side: whole[start:end]
+    end: int
+
+    @property
+    def speech(self) -> np.ndarray:
+        return self.whole[self.start : self.end]
+
+
+def _prepare(clip: np.ndarray, options: DecodeOptions) -> _Prepared | None:
+    """The clip levelled, and where its speech starts and ends; None when the VAD finds no speech."""
     regions = speech_regions(clip) if options.vad or options.level else []
     if options.vad and not regions:
         return None
     audio = level(clip, regions) if options.level else clip
     if not options.vad:
-        return audio, 0
-    start, end = max(0, regions[0][0] - PAD), min(len(clip), regions[-1][1] + PAD)
-    return audio[start:end], start
+        return _Prepared(audio, 0, len(audio))
+    return _Prepared(audio, max(0, regions[0][0] - PAD), min(len(clip), regions[-1][1] + PAD))
+
+
+def _together(
+    engine: ClipsFn, prepared: dict[int, _Prepared], options: DecodeOptions, identify: IdentifyFn | None
+) -> dict[int, tuple[TranscriptInfo, list[Segment]]]:
+    """The prepared clips' speech decoded by ``engine``, one call per language when it is chosen here."""
+    if identify is None or options.language is not None:
+        together = engine([p.speech for p in prepared.values()], options) if prepared else []
+        return dict(zip(prepared, together, strict=True))
+    chosen = {i: identify(p.speech, p.whole) for i, p in prepared.items()}
+    decoded = {}
+    for language in dict.fromkeys(lang for lang, _ in chosen.values()):
+        members = [i for i, (lang, _) in chosen.items() if lang == language]
+        found = engine([prepared[i].speech for i in members], replace(options, language=language))
+        for i, (info, segments) in zip(members, found, strict=True):
+            decoded[i] = (replace(info, language_probability=chosen[i][1]), segments)
+    return decoded
 
 
 def _within(segment: Segment, duration: float) -> Segment:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from whisper_cli.language import WINDOW, IdentifyFn
 from whisper_cli.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 SAMPLE_RATE = 16_000
@@ -119,10 +120,15 @@ class Timeline:
         return replace(moved, end=max(moved.start, moved.end))
 
 
-def levelled(transcribe: TranscribeFn) -> TranscribeFn:
+def levelled(transcribe: TranscribeFn, *, identify: IdentifyFn | None = None) -> TranscribeFn:
     """A TranscribeFn that levels the audio first when ``options.level`` is set, and with
     ``options.vad`` decodes only the speech: the one VAD pass serves both (faster-whisper's
-    own filter would be a second one, 4 % of the work on ../shared/eval's long file)."""
+    own filter would be a second one, 4 % of the work on ../shared/eval's long file).
+
+    With ``identify`` and no language given, the language is chosen here, where both the
+    speech and the whole recording are at hand (language.py), not by the engine on the
+    speech alone.
+    """
 
     def transcribe_levelled(
         audio: np.ndarray, options: DecodeOptions
@@ -132,13 +138,47 @@ def levelled(transcribe: TranscribeFn) -> TranscribeFn:
         regions = speech_regions(audio)
         if options.level:
             audio = level(audio, regions)
-        if not options.vad or options.batch_size > 1:  # batched decoding chunks by its own VAD
+        if not options.vad:
             return transcribe(audio, options)
         chunks = speech_chunks(regions, len(audio))
-        speech = np.concatenate([audio[a:b] for a, b in chunks]) if chunks else audio[:0]
-        info, segments = transcribe(speech, replace(options, vad=False))
-        timeline = Timeline(chunks)
-        info = replace(info, duration=len(audio) / SAMPLE_RATE, duration_after_vad=len(speech) / SAMPLE_RATE)
-        return info, (timeline.segment(s) for s in segments)
+        batched = options.batch_size > 1  # batched decoding chunks by its own VAD: 30 s are enough
+        speech = joined(audio, chunks, limit=WINDOW if batched else None)
+        probability = None
+        if identify is not None and options.language is None and len(speech):
+            language, probability = identify(speech, audio)
+            options = replace(options, language=language)
+        if batched:
+            info, segments = transcribe(audio, options)
+        else:
+            info, segments = _speech_only(transcribe, speech, chunks, len(audio), options)
+        if probability is not None:
+            info = replace(info, language_probability=probability)
+        return info, segments
 
     return transcribe_levelled
+
+
+def joined(audio: np.ndarray, chunks: list[tuple[int, int]], *, limit: int | None = None) -> np.ndarray:
+    """The ``chunks`` of ``audio`` laid end to end; only the first ``limit`` samples when given."""
+    parts, total = [], 0
+    for start, end in chunks:
+        if limit is not None and total >= limit:
+            break
+        parts.append(audio[start:end])
+        total += end - start
+    return np.concatenate(parts)[:limit] if parts else audio[:0]
+
+
+def _speech_only(
+    transcribe: TranscribeFn,
+    speech: np.ndarray,
+    chunks: list[tuple[int, int]],
+    length: int,
+    options: DecodeOptions,
+) -> tuple[TranscriptInfo, Iterator[Segment]]:
+    """Decode ``speech`` (the ``chunks`` of a recording of ``length`` samples, laid end to end)
+    with the segments moved back to the recording's time."""
+    info, segments = transcribe(speech, replace(options, vad=False))
+    timeline = Timeline(chunks)
+    info = replace(info, duration=length / SAMPLE_RATE, duration_after_vad=len(speech) / SAMPLE_RATE)
+    return info, (timeline.segment(s) for s in segments)

@@ -24,6 +24,8 @@ from whisper_cli.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn
 if TYPE_CHECKING:
     import numpy as np
 
+    from whisper_cli.language import DetectFn
+
 # Public names, with those that moved to models.py and thresholds.py: other modules import them from here.
 __all__ = [
     "COMPRESSION_RATIO_THRESHOLD",
@@ -116,6 +118,7 @@ def get_whisper(
     whisper = load_model(spec, download=download)
     from whisper_cli.crossfile import clips_pipeline
     from whisper_cli.guards import guard  # numpy: not at --help time
+    from whisper_cli.language import identifier
     from whisper_cli.loudness import levelled
     from whisper_cli.parallel import in_parts
 
@@ -123,11 +126,14 @@ def get_whisper(
     # parallel too. Cuts are chosen on the raw audio: the quietest 0.5 s near a split is
     # a pause even next to a quiet speaker, whose speech is still louder than their pauses.
     # Inside the levelling, the guards see (and re-decode) the audio the engine sees.
+    # The language is chosen on the speech and, when that is unsure, the whole recording
+    # (language.py); an English-only model's is known.
     pipelines: dict[str, Any] = {}
-    transcribe = levelled(guard(_make_transcribe(whisper, pipelines)))
+    identify = identifier(_detector(whisper)) if whisper.model.is_multilingual else None
+    transcribe = levelled(guard(_make_transcribe(whisper, pipelines)), identify=identify)
     # Short recordings decoded together; any that fails the engine's own quality checks
     # (its temperature fallback) is decoded again alone, exactly as above.
-    clips = clips_pipeline(_make_transcribe_clips(whisper, pipelines), transcribe)
+    clips = clips_pipeline(_make_transcribe_clips(whisper, pipelines), transcribe, identify=identify)
     if workers > 1:
         # Long recordings are cut at quiet moments and the parts decoded at once.
         pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
@@ -334,6 +340,16 @@ def _clip_language(whisper: Any, clip: np.ndarray, options: DecodeOptions) -> tu
         return "en", 1.0
     language, probability, _ = whisper.detect_language(audio=clip)
     return language, float(probability)
+
+
+def _detector(whisper: Any) -> DetectFn:
+    """The engine's language identification on one 30 s window: every language's probability."""
+
+    def detect(audio: np.ndarray) -> dict[str, float]:
+        _, _, probabilities = whisper.detect_language(audio=audio)
+        return {language: float(p) for language, p in probabilities}
+
+    return detect
 
 
 def _engine_kwargs(options: DecodeOptions) -> dict[str, Any]:
