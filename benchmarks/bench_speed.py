@@ -160,6 +160,10 @@ def _run_config(label: str, cmd: list[str], files: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as out:
         run = timed([*cmd, "-o", out])
         for path in Path(out).rglob("*.jsonl"):
+            if path.name.startswith(
+                "."
+            ):  # whisper-cli's ledger (.whisper-cli-ledger.jsonl), not a transcript
+                continue
             for line in path.read_text(encoding="utf-8").splitlines():
                 record = json.loads(line)
                 run.texts.setdefault(os.path.abspath(record["file"]), []).append(record["text"])
