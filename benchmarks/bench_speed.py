@@ -160,9 +160,7 @@ def _run_config(label: str, cmd: list[str], files: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as out:
         run = timed([*cmd, "-o", out])
         for path in Path(out).rglob("*.jsonl"):
-            if path.name.startswith(
-                "."
-            ):  # whisper-cli's ledger (.whisper-cli-ledger.jsonl), not a transcript
+            if path.name.startswith("."):  # whisper-cli's ledger, not a transcript
                 continue
             for line in path.read_text(encoding="utf-8").splitlines():
                 record = json.loads(line)
