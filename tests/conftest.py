@@ -152,6 +152,18 @@ def render(fmt: str, segments, options=None, info: TranscriptInfo | None = None)
     return file.getvalue()
 
 
+def read_until_closed(fd: int, into: bytearray) -> None:
+    """Read a pipe or pseudo-terminal into ``into`` until the other end closes (EIO on a pty)."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its end
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
+
+
 def names(folder: Path) -> list[str]:
     """The files and folders in ``folder``, sorted, less whisper-cli's ledger (a documented hidden file)."""
     from whisper_cli.ledger import LEDGER_NAME

@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, read_until_closed
 from whisper_cli.console import Reporter
 from whisper_cli.inputs import Input
 from whisper_cli.local import LocalExecutor
@@ -191,21 +191,10 @@ def _run_on_a_pty(args: list[str]) -> tuple[str, bytes]:
     )
     os.close(slave)
     seen = bytearray()
-    reader = threading.Thread(target=_drain_pty, args=(master, seen), daemon=True)
+    reader = threading.Thread(target=read_until_closed, args=(master, seen), daemon=True)
     reader.start()
     out, _ = proc.communicate(timeout=300)
     reader.join(timeout=10)
     os.close(master)
     assert proc.returncode == 0, seen.decode(errors="replace")
     return seen.decode(errors="replace"), out
-
-
-def _drain_pty(fd: int, into: bytearray) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed its end
-            return
-        if not chunk:
-            return
-        into.extend(chunk)

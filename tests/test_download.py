@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, run_cli
+from tests.conftest import ROOT, SAMPLES, read_until_closed, run_cli
 from tests.hub_server import COMMIT, HubServer
 from whisper_cli import hubcache
 
@@ -147,15 +147,14 @@ def test_damaged_bytes_are_refused_and_not_kept(tmp_path, hub):
     assert not [p for p in files_under(repo_folder(tmp_path)) if "config" in p or p.endswith(".incomplete")]
 
 
-def test_ctrl_c_stops_a_download_at_once_and_the_next_run_completes_it(tmp_path, hub):
-    hub.knobs.rate = 5_000_000  # 15 s for model.bin
+def _interrupted_download(tmp_path: Path, hub, *args: str) -> bytes:
+    """Start ``whisper-cli ARGS`` downloading from the (throttled) hub, SIGINT it 2 MB in;
+    it must stop within 2 s with exit 130, nothing on stdout, no traceback. Its stderr."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "whisper_cli", HELLO, "-m", "small"],
-        cwd=ROOT,
-        env={**os.environ, **hub_env(tmp_path, hub.url)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+        [sys.executable, "-m", "whisper_cli", *args],
+        cwd=ROOT, env={**os.environ, **hub_env(tmp_path, hub.url)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
     try:
         _wait_for_partial(repo_folder(tmp_path), proc, at_least=2_000_000)
         proc.send_signal(signal.SIGINT)
@@ -167,6 +166,12 @@ def test_ctrl_c_stops_a_download_at_once_and_the_next_run_completes_it(tmp_path,
     assert proc.returncode == 130, stderr.decode()
     assert took < 2.0, f"took {took:.1f} s to stop"
     assert stdout == b"" and "Traceback" not in stderr.decode()
+    return stderr
+
+
+def test_ctrl_c_stops_a_download_at_once_and_the_next_run_completes_it(tmp_path, hub):
+    hub.knobs.rate = 5_000_000  # 15 s for model.bin
+    _interrupted_download(tmp_path, hub, HELLO, "-m", "small")
     assert not (repo_folder(tmp_path) / "snapshots").exists()
 
     hub.knobs.rate = None
@@ -214,7 +219,7 @@ def _run_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[str, bytes, int
     )
     os.close(slave)
     seen = bytearray()
-    reader = threading.Thread(target=_drain, args=(master, seen), daemon=True)
+    reader = threading.Thread(target=read_until_closed, args=(master, seen), daemon=True)
     reader.start()
     try:
         out, _ = proc.communicate(timeout=TIMEOUT)
@@ -223,17 +228,6 @@ def _run_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[str, bytes, int
     reader.join(timeout=10)
     os.close(master)
     return seen.decode(errors="replace"), out, proc.returncode
-
-
-def _drain(fd: int, into: bytearray) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed its end
-            return
-        if not chunk:
-            return
-        into.extend(chunk)
 
 
 @pytest.fixture
@@ -345,22 +339,7 @@ def test_models_commands_refuse_unknown_names_before_doing_anything(tmp_path, hu
 
 def test_ctrl_c_stops_models_download_at_once_and_the_next_one_resumes(tmp_path, hub):
     hub.knobs.rate = 5_000_000
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "whisper_cli", "models", "download", "small"],
-        cwd=ROOT, env={**os.environ, **hub_env(tmp_path, hub.url)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        _wait_for_partial(repo_folder(tmp_path), proc, at_least=2_000_000)
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, stderr.decode()
-    assert took < 2.0, f"took {took:.1f} s to stop"
-    assert stdout == b"" and "Traceback" not in stderr.decode()
+    stderr = _interrupted_download(tmp_path, hub, "models", "download", "small")
     assert "download of model small stopped; the next run resumes it" in stderr.decode()
     (kept,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
 
