@@ -132,7 +132,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         raise UsageError(str(exc)) from None
     decode = _decode_options(o)
     _check_model_language(o["model"], decode)
-    _check_paths(o["output_dir"], o["report"])
+    _check_output_dir(o["output_dir"])  # --report is checked by report.ReportTarget, before any work
     return RunSettings(
         inputs=inputs,
         from_file=o["from_file"],
@@ -264,8 +264,6 @@ def _check_model_language(model: str, decode: DecodeOptions) -> None:
         )
 
 
-def _check_paths(output_dir: Path | None, report: Path | None) -> None:
+def _check_output_dir(output_dir: Path | None) -> None:
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output-dir {output_dir} exists and is not a folder")
-    if report is not None and report.is_dir():
-        raise UsageError(f"--report {report} is a folder; give a file name such as run.json")
