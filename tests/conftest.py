@@ -152,8 +152,36 @@ def render(fmt: str, segments, options=None, info: TranscriptInfo | None = None)
     return file.getvalue()
 
 
-def read_until_closed(fd: int, into: bytearray) -> None:
-    """Read a pipe or pseudo-terminal into ``into`` until the other end closes (EIO on a pty)."""
+def run_on_a_pty(
+    args: list[str], *, env: dict[str, str] | None = None, columns: int = 120, timeout: float = 300
+) -> tuple[str, bytes, int]:
+    """The CLI with stderr on a pseudo-terminal (as a person sees it) and stdout a pipe:
+    (the terminal's text, stdout, exit status)."""
+    import threading
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whisper_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        cwd=ROOT,
+        env={**os.environ, **(env or {}), "COLUMNS": str(columns), "PYTHONUNBUFFERED": "1"},
+    )
+    os.close(slave)
+    seen = bytearray()
+    reader = threading.Thread(target=_read_until_closed, args=(master, seen), daemon=True)
+    reader.start()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    reader.join(timeout=10)
+    os.close(master)
+    return seen.decode(errors="replace"), out, proc.returncode
+
+
+def _read_until_closed(fd: int, into: bytearray) -> None:
+    """Read a pseudo-terminal into ``into`` until the other end closes (EIO)."""
     while True:
         try:
             chunk = os.read(fd, 65536)

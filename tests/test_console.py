@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from tests.conftest import ROOT, SAMPLES, read_until_closed
+from tests.conftest import SAMPLES, run_on_a_pty
 from whisper_cli.console import Reporter
 from whisper_cli.inputs import Input
 from whisper_cli.local import LocalExecutor
@@ -170,31 +167,13 @@ def test_the_bar_on_a_terminal_never_reaches_stdout_in_a_pipe(
     for i in range(2 if to_files else 1):
         (folder / f"hello{i}.wav").write_bytes((SAMPLES / "hello.wav").read_bytes())
     where = ["-o", str(tmp_path / "out")] if to_files else []
-    shown, out = _run_on_a_pty([str(folder), "-m", tiny_model_path, "-f", "jsonl", "-l", "en", *where])
+    shown, out, code = run_on_a_pty(
+        [str(folder), "-m", tiny_model_path, "-f", "jsonl", "-l", "en", *where], columns=140
+    )
+    assert code == 0, shown
     assert b"\x1b" not in out and b"audio" not in out
     if to_files:
         assert out == b"" and "/2 files" in shown
     else:
         assert all(json.loads(line)["file"].endswith("hello0.wav") for line in out.decode().splitlines())
     assert "hello0.wav" in shown and "audio" in shown  # the bar was there, on the terminal
-
-
-def _run_on_a_pty(args: list[str]) -> tuple[str, bytes]:
-    """Run the CLI with stderr on a pseudo-terminal and stdout a pipe: (the terminal's text, stdout)."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "whisper_cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "140", "PYTHONUNBUFFERED": "1"},
-    )
-    os.close(slave)
-    seen = bytearray()
-    reader = threading.Thread(target=read_until_closed, args=(master, seen), daemon=True)
-    reader.start()
-    out, _ = proc.communicate(timeout=300)
-    reader.join(timeout=10)
-    os.close(master)
-    assert proc.returncode == 0, seen.decode(errors="replace")
-    return seen.decode(errors="replace"), out

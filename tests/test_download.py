@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, read_until_closed, run_cli
+from tests.conftest import ROOT, SAMPLES, run_cli, run_on_a_pty
 from tests.hub_server import COMMIT, HubServer
 from whisper_cli import hubcache
 
@@ -194,40 +193,19 @@ def _wait_for_partial(repo: Path, proc: subprocess.Popen, *, at_least: int) -> N
 
 def test_download_shows_a_bar_on_the_terminal_and_nothing_with_quiet(tmp_path, hub):
     hub.knobs.rate = 40_000_000  # about 2 s: the bar is drawn several times
-    shown, out, code = _run_on_a_pty([HELLO, "-m", "small"], hub_env(tmp_path, hub.url))
+    shown, out, code = run_on_a_pty([HELLO, "-m", "small"], env=hub_env(tmp_path, hub.url), timeout=TIMEOUT)
     assert code == 0, shown
     assert "hello" in out.decode().lower() and b"\x1b" not in out
     assert "model small" in shown and "MB/s" in shown and "/78.1 MB" in shown, shown  # bytes, speed
     assert "/78.1 MB" not in shown.split("model small downloaded", 1)[1]  # the bar is gone once done
 
     quiet_tmp = tmp_path / "quiet"
-    shown, out, code = _run_on_a_pty([HELLO, "-m", "small", "--quiet"], hub_env(quiet_tmp, hub.url))
+    shown, out, code = run_on_a_pty(
+        [HELLO, "-m", "small", "--quiet"], env=hub_env(quiet_tmp, hub.url), timeout=TIMEOUT
+    )
     assert code == 0, shown
     assert "hello" in out.decode().lower()
     assert shown.strip() == ""
-
-
-def _run_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[str, bytes, int]:
-    """The CLI with stderr on a pseudo-terminal and stdout a pipe: (the terminal's text, stdout, status)."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "whisper_cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        cwd=ROOT,
-        env={**os.environ, **env, "COLUMNS": "120", "PYTHONUNBUFFERED": "1"},
-    )
-    os.close(slave)
-    seen = bytearray()
-    reader = threading.Thread(target=read_until_closed, args=(master, seen), daemon=True)
-    reader.start()
-    try:
-        out, _ = proc.communicate(timeout=TIMEOUT)
-    finally:
-        proc.kill()
-    reader.join(timeout=10)
-    os.close(master)
-    return seen.decode(errors="replace"), out, proc.returncode
 
 
 @pytest.fixture
