@@ -117,3 +117,27 @@ def test_a_trim_never_starts_the_next_window_on_the_tail_of_a_committed_word():
     decision = step(state, Window(0.0, 9.0, ((0.4, 8.64),)), [segment(ws)], Policy(trim_after=8.0))
     assert texts(decision.commit) == "speak into the microphone."
     assert decision.state.start >= 8.64
+
+
+def test_a_word_cut_by_the_window_end_is_not_committed_by_agreement():
+    # CI, lecture at 3x: two decodes both ended on "gold" (the audio stopped inside
+    # "goldsmith"); it was committed, and the next decode's "goldsmith" printed again.
+    head = words("the printer was a", 9.0, gap=0.1, length=0.5)  # ends at 11.3
+    cut = [*head, Word(12.56, 12.84, " gold")]
+    d1 = step(State(), Window(9.0, 12.9, ((9.0, 12.9),)), [segment(cut)])
+    d2 = step(d1.state, Window(9.0, 13.0, ((9.0, 13.0),)), [segment(cut)])
+    assert texts(d2.commit) == "the printer was a"  # "gold" touches the window's end: it waits
+    whole = [*head, Word(12.56, 13.14, " goldsmith"), *words("in mainz", 13.3)]
+    d3 = step(d2.state, Window(d2.state.start, 14.5, ((9.0, 14.5),)), [segment(whole)])
+    d4 = step(d3.state, Window(d2.state.start, 15.0, ((9.0, 15.0),)), [segment(whole)])
+    printed = [w.word.strip() for d in (d2, d3, d4) for s in d.commit for w in s.words]
+    assert printed == "the printer was a goldsmith in mainz".split()
+
+
+def test_the_rest_of_a_word_already_printed_is_not_printed_again():
+    # a safety net under the rule above: a cut word that was committed anyway (at the cap,
+    # in a hurry) and comes back whole in the next decode is not printed a second time
+    state = State(start=12.0, committed_end=12.84, tail=("was", "a", "gold"))
+    ws = [Word(12.56, 13.14, " goldsmith"), *words("in mainz", 13.3)]
+    decision = step(state, Window(12.0, 14.5, ((12.0, 14.0),)), [segment(ws)])
+    assert texts(decision.commit) == "in mainz"

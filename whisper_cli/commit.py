@@ -14,7 +14,9 @@ voice activity on the audio as an endpoint detector in front:
    the silence after them. The next window starts in that silence.
 2. **Agreement.** In speech with no pause yet, the words two successive decodes agree on,
    from the first uncommitted word on, are committed (LocalAgreement-2): a longer window
-   rarely changes words both shorter ones already had.
+   rarely changes words both shorter ones already had. A decode's last word that ends
+   within ``edge`` seconds of the window's end waits: the audio may stop inside it, and
+   two decodes of "goldsmith" cut short both hear "gold".
 3. **Cap.** A window never grows past ``max_window``: at the cap, every word that ends
    ``margin`` seconds before the window's end is committed even without agreement.
    ``hurry`` (the decoder is behind real time) applies that rule at every step, so each
@@ -22,7 +24,10 @@ voice activity on the audio as an endpoint detector in front:
 
 Words already committed are told apart from new ones by time (a word is new when its
 middle lies after the last committed word's end), and a decode that repeats the last
-committed words at its start (a word on the window's edge) has the repeat dropped.
+committed words at its start (a word on the window's edge) has the repeat dropped, as
+has a word that overlaps the last committed one and completes it ("goldsmith" after a
+committed "gold"): what is printed cannot be taken back, and a word twice is worse than
+a word cut.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Policy:
     # 227 s eval file at 2x (bench_live.py): WER 8.5 % at 2.0 s, 8.3 % at 2.5 s, 6.8 % at
     # 3.0 s (offline 6.4 %), for a median word latency of 1.84, 1.77 and 1.95 s.
     min_context: float = 3.0
+    edge: float = 0.5  # a decode's last word ending this close to the window's end may be cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,8 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
         count = len(fresh)
     else:
         agreed = _agreed(state.previous, fresh) if window.end - window.start >= policy.min_context else 0
+        if agreed == len(fresh) and agreed and fresh[-1][1].end > window.end - policy.edge:
+            agreed -= 1  # the last word may be cut by the window's end
         count = max(_closed(fresh, ended), agreed)
         if window.hurry or window.end - window.start >= policy.max_window:
             count = max(count, _ending_before(fresh, window.end - policy.margin))
@@ -108,10 +116,17 @@ def _fresh(state: State, segments: list[Segment]) -> list[tuple[int, Word]]:
     after = state.committed_end
     words = [(i, w) for i, s in enumerate(segments) for w in s.words or () if (w.start + w.end) / 2 > after]
     texts = [normalise(w.word) for _, w in words]
+    if words and state.tail and _completes(state.tail[-1], texts[0], words[0][1], state.committed_end):
+        words, texts = words[1:], texts[1:]
     for size in range(min(len(state.tail), len(texts)), 0, -1):
         if tuple(texts[:size]) == state.tail[-size:] and words[size - 1][1].start < state.committed_end + 1.0:
             return words[size:]  # the window's edge repeated the last committed words
     return words
+
+
+def _completes(last: str, text: str, word: Word, committed_end: float) -> bool:
+    """Whether ``word`` is the whole of the last committed word, which was cut short."""
+    return word.start < committed_end and len(text) > len(last) > 0 and text.startswith(last)
 
 
 def _last_pause(window: Window, pause: float) -> float | None:
