@@ -7,7 +7,15 @@ import pytest
 
 from tests.conftest import SAMPLES
 from whisper_cli.audio import load_audio
-from whisper_cli.loudness import MAX_GAIN_DB, PEAK_LIMIT, SAMPLE_RATE, TARGET_DBFS, active_level_db, level
+from whisper_cli.loudness import (
+    MAX_GAIN_DB,
+    PEAK_LIMIT,
+    SAMPLE_RATE,
+    TARGET_DBFS,
+    TOLERANCE_DB,
+    active_level_db,
+    level,
+)
 from whisper_cli.transcript import DecodeOptions
 
 RATE = 16000
@@ -28,6 +36,15 @@ def test_each_region_gets_its_own_gain_towards_the_target():
     assert _db(out[7 * RATE // 2 : 9 * RATE // 2]) == pytest.approx(TARGET_DBFS, abs=1)
     assert np.all(out[2 * RATE : 3 * RATE] == 0)  # the pause is untouched
     assert np.abs(audio).max() == pytest.approx(np.abs(loud).max())  # input not modified
+
+
+def test_speech_already_near_the_target_is_left_as_it_is():
+    rng = np.random.default_rng(3)
+    near = rng.standard_normal(RATE * 2).astype(np.float32)
+    near *= 10 ** ((TARGET_DBFS - TOLERANCE_DB / 2) / 20) / np.sqrt(np.mean(near**2))
+    farther = near * 10 ** (-2 * TOLERANCE_DB / 20)
+    assert np.array_equal(level(near, [(0, 2 * RATE)]), near)
+    assert _db(level(farther, [(0, 2 * RATE)])[RATE // 2 : 3 * RATE // 2]) == pytest.approx(TARGET_DBFS, abs=1)
 
 
 def test_gain_is_limited_by_peak_and_maximum():
