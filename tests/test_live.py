@@ -68,7 +68,7 @@ def feed_live(pcm: bytes, speed: float, *args: str, stop_after: float | None = N
         for line in proc.stdout:
             fed.lines.append((time.monotonic() - begin, line.decode()))
 
-    reader = threading.Thread(target=read)
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     data, step = wav_stream(pcm), int(0.05 * RATE) * 2
     limit = len(data) if stop_after is None else 44 + int(stop_after * RATE) * 2
@@ -84,7 +84,12 @@ def feed_live(pcm: bytes, speed: float, *args: str, stop_after: float | None = N
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    fed.returncode = proc.wait(timeout=120)
+    try:
+        fed.returncode = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:  # hung: fail, and leave no process behind
+            proc.kill()
+            proc.wait()
     reader.join()
     fed.stderr = proc.stderr.read().decode()
     return fed

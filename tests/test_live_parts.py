@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 
 import numpy as np
+import pytest
 from rich.console import Console
 
 from whisper_cli.console import HypothesisLine
@@ -87,3 +89,32 @@ def test_no_hypothesis_line_when_stderr_is_not_a_terminal_or_quiet():
     assert out.getvalue() == ""
     quiet = HypothesisLine(quiet=True, console=Console(file=io.StringIO(), force_terminal=True))
     assert not quiet.enabled
+
+
+def test_a_decode_writes_no_more_tokens_than_its_budget(tiny_transcribe):
+    """The live cap on tokens reaches the real engine: a loop cannot run to the model's limit."""
+    from tests.conftest import SAMPLES
+    from whisper_cli.audio import load_audio
+    from whisper_cli.live import MAX_NEW_TOKENS, token_budget
+    from whisper_cli.transcript import DecodeOptions
+
+    audio = load_audio(str(SAMPLES / "lecture.flac"))[: 12 * 16000]
+    options = DecodeOptions(language="en", vad=False, level=False, temperature=(0.0,))
+    _, free = tiny_transcribe(audio, options)
+    _, capped = tiny_transcribe(audio, replace(options, max_new_tokens=6))
+    free_tokens = sum(len(s.tokens) for s in free)
+    assert free_tokens > 6
+    assert sum(len(s.tokens) for s in capped) <= 6
+    assert token_budget(0.5) < token_budget(12.0) <= MAX_NEW_TOKENS == token_budget(3600.0)
+
+
+def test_a_slow_decoder_waits_for_more_audio_between_decodes():
+    from whisper_cli.live import DUTY, MIN_STEP, LiveDecoder
+    from whisper_cli.transcript import DecodeOptions
+
+    decoder = LiveDecoder(None, DecodeOptions(), AudioBuffer(16000), None)  # type: ignore[arg-type]
+    assert decoder.step() == MIN_STEP  # nothing decoded yet
+    decoder.took.extend([0.1, 0.2, 0.1])
+    assert decoder.step() == MIN_STEP  # fast: every half second
+    decoder.took.extend([1.4, 1.4, 9.0, 1.4])  # slow, with one stray window
+    assert decoder.step() == pytest.approx(1.4 / DUTY)  # busy at most DUTY of the time

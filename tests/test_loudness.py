@@ -44,7 +44,9 @@ def test_speech_already_near_the_target_is_left_as_it_is():
     near *= 10 ** ((TARGET_DBFS - TOLERANCE_DB / 2) / 20) / np.sqrt(np.mean(near**2))
     farther = near * 10 ** (-2 * TOLERANCE_DB / 20)
     assert np.array_equal(level(near, [(0, 2 * RATE)]), near)
-    assert _db(level(farther, [(0, 2 * RATE)])[RATE // 2 : 3 * RATE // 2]) == pytest.approx(TARGET_DBFS, abs=1)
+    assert _db(level(farther, [(0, 2 * RATE)])[RATE // 2 : 3 * RATE // 2]) == pytest.approx(
+        TARGET_DBFS, abs=1
+    )
 
 
 def test_gain_is_limited_by_peak_and_maximum():

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
@@ -37,12 +39,28 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 MAX_HELD = 120.0  # s of audio held at most: past that the decoder is hopelessly behind, the oldest goes
 MIN_STEP = 0.5  # s of new audio before the next decode: less only costs CPU
+# The decoder waits for at least its recent decode time / DUTY of new audio, so it is busy
+# at most this share of the time and has room for a slow window. On the long eval file
+# (tiny.en, 2 cores, 120 s at 1x) a fixed 0.5 s step kept it busy 88 % of the time (1.28
+# CPU s per audio s; word latency median 1.64 s, p95 3.34 s), 0.75 s 72 % (1.03; 1.79 s,
+# 3.39 s) and 1 s 59 % (0.84; 2.11 s, 3.53 s). A slower model or machine gets longer
+# steps instead of falling behind.
+DUTY = 0.7
+RECENT = 5  # decodes whose median time sets the step
 BEHIND = 4.0  # s of audio waiting beyond the window: the decoder is behind, and hurries
 CAUGHT_UP = 1.5  # s: back to partial hypotheses
 # Speech regions shorter than this are clicks or the tail of a sound at the window's edge: decoded
 # alone they come back as invented words ("Hello." after a recording ended in silence).
 MIN_REGION = 0.2  # s
 PROMPT_WORDS = 40  # committed words before the window given to the model as context
+# A window's decode may write at most this many tokens per second of audio (plus a few):
+# speech is 3-5 a second. Without a cap, a decode that falls into a loop ("the the the …")
+# writes to the model's limit, some 400 tokens, and then again at each fallback
+# temperature: 2.5-6.6 s for one window of the long eval file where 0.6 s is usual, and
+# the stream fell behind by as much.
+TOKENS_PER_SECOND = 10
+TOKEN_SLACK = 24
+MAX_NEW_TOKENS = 200  # with the longest prompt faster-whisper keeps (223), under the model's 448
 
 
 def run_live(settings: RunSettings) -> int:
@@ -88,6 +106,11 @@ def _source(settings: RunSettings) -> tuple[Iterator[np.ndarray], str]:
     from whisper_cli.livesource import live_blocks
 
     return live_blocks(live.raw), STDIN_NAME
+
+
+def token_budget(seconds: float) -> int:
+    """The most tokens a decode of ``seconds`` of audio may write."""
+    return min(MAX_NEW_TOKENS, int(TOKENS_PER_SECOND * seconds) + TOKEN_SLACK)
 
 
 class LiveOutput:
@@ -151,12 +174,13 @@ class LiveDecoder:
         self.behind = False
         self.dropped = 0
         self.said: deque[Word] = deque(maxlen=PROMPT_WORDS)  # committed words, for the prompt
+        self.took: deque[float] = deque(maxlen=RECENT)  # wall s of the last decodes
 
     def run(self) -> None:
         """Decode until the stream is closed and every sample received is committed."""
         while True:
             start = max(self.state.start, self.buffer.base / SAMPLE_RATE)
-            wanted = max(self.decoded_to, start) + MIN_STEP
+            wanted = max(self.decoded_to, start) + self.step()
             end, closed = self.buffer.wait(int(wanted * SAMPLE_RATE))
             available = end / SAMPLE_RATE
             if available < wanted and not closed:
@@ -171,6 +195,12 @@ class LiveDecoder:
             self._window(start, stop, final)
             if final:
                 return
+
+    def step(self) -> float:
+        """Seconds of new audio to wait for before the next decode."""
+        if not self.took:
+            return MIN_STEP
+        return max(MIN_STEP, statistics.median(self.took) / DUTY)
 
     def _window(self, start: float, stop: float, final: bool) -> None:
         audio = self.buffer.read(round(start * SAMPLE_RATE), round(stop * SAMPLE_RATE))
@@ -193,9 +223,12 @@ class LiveDecoder:
             language=self.language,
             word_timestamps=True,
             initial_prompt=" ".join(p for p in (given, prompt) if p) or None,
+            max_new_tokens=token_budget(len(audio) / SAMPLE_RATE),
         )
+        began = time.monotonic()
         info, segments = self.whisper(audio, options)
         found = [retimed(s, lambda t: t + start) for s in segments]  # window → stream time
+        self.took.append(time.monotonic() - began)
         if self.language is None and any(s.text.strip() for s in found):
             self.language = info.language  # detected once, from the first speech, then kept
             log.info(

@@ -178,10 +178,10 @@ def load_model(spec: ModelSpec, *, download: bool = True) -> Any:
 
 
 def _construct(path: Path, device: str, compute_type: str, threads: int, workers: int) -> Any:
-    from faster_whisper import WhisperModel
+    from whisper_cli.engine import whisper_model_class
 
     try:
-        return WhisperModel(
+        return whisper_model_class()(
             str(path),
             device=device,
             compute_type=compute_type,
@@ -365,6 +365,7 @@ def _engine_kwargs(options: DecodeOptions) -> dict[str, Any]:
         "no_speech_threshold": NO_SPEECH_THRESHOLD,
         "log_prob_threshold": LOG_PROB_THRESHOLD,
         "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
+        "max_new_tokens": options.max_new_tokens,
     }
 
 

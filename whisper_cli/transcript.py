@@ -90,6 +90,7 @@ class DecodeOptions:
     batch_size: int = (
         0  # 0 or 1: sequential decoding; >1: batched (VAD chunks of a file, short files together)
     )
+    max_new_tokens: int | None = None  # per 30 s window; None: the model's limit (live caps it)
 
 
 class TranscribeFn(Protocol):
