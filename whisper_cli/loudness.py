@@ -71,6 +71,8 @@ def level(audio: np.ndarray, regions: list[tuple[int, int]] | None = None) -> np
         if end - start < 2 * _FRAME:
             continue
         gain = region_gain(audio[start:end])
+        if gain == 1.0:  # near the target already: left as it is
+            continue
         envelope = np.full(end - start, gain, np.float32)
         ramp = min(_RAMP, (end - start) // 2)
         envelope[:ramp] = np.linspace(1.0, gain, ramp, dtype=np.float32)
