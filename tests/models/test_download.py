@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLES, run_cli, run_on_a_pty
 from tests.models.hub_server import COMMIT, HubServer
 from whisper_cli.models import hubcache
+from whisper_cli.models.hubcache import format_size
 
 HELLO = str(SAMPLES / "hello.wav")
 REPO = "Systran/faster-whisper-small"
@@ -132,6 +133,44 @@ def test_a_connection_cut_mid_file_is_exit_3_and_the_next_run_resumes(tmp_path, 
     assert "hello" in again.stdout.decode().lower()
     assert any(r.endswith("bytes=20000000-") for r in hub.requests), hub.requests  # resumed, not restarted
     assert not [p for p in files_under(repo_folder(tmp_path)) if p.endswith(".incomplete")]
+
+
+def test_a_stall_says_how_many_bytes_arrived_and_keeps_them(tmp_path, hub):
+    hub.knobs.stall_after, hub.knobs.hold = 900, 10  # config.json (2.3 kB): 900 bytes, then silence
+    res = models(tmp_path, hub.url, "download", "small", HF_HUB_DOWNLOAD_TIMEOUT="1")
+    assert res.returncode == 3, res.stderr.decode()
+    assert error_lines(res.stderr) == [
+        f"whisper-cli: error: cannot download model small from {hub.url}: "
+        "the server stopped sending after 900 B of 2.3 kB of config.json; run again to resume"
+    ]
+    (partial,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
+    assert partial.stat().st_size == 900  # what arrived is kept for the next run
+
+
+def test_a_trickle_fails_at_the_progress_deadline_and_the_next_run_resumes(tmp_path, hub):
+    # A byte every 0.2 s: each read returns within the 2 s socket timeout, forever.
+    hub.knobs.stall_after, hub.knobs.trickle, hub.knobs.hold = 1000, 0.2, 12
+    started = time.monotonic()
+    res = models(
+        tmp_path, hub.url, "download", "small",
+        HF_HUB_DOWNLOAD_TIMEOUT="2", WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT="2",
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert res.returncode == 3, res.stderr.decode()
+    (line,) = error_lines(res.stderr)
+    assert line.startswith(f"whisper-cli: error: cannot download model small from {hub.url}: ")
+    assert "the download stalled (less than 64.0 kB in 2 s) after " in line and "of 2.3 kB of config.json; run again to resume" in line
+    assert took < 8, f"took {took:.1f} s: the deadline is 2 s, the server trickles for 12 s"
+    (partial,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
+    kept = partial.stat().st_size
+    assert kept >= 1000 and f"after {format_size(kept)} of 2.3 kB" in line  # the bytes that came are counted
+
+    hub.knobs.stall_after = hub.knobs.trickle = None
+    hub.requests.clear()
+    again = models(tmp_path, hub.url, "download", "small")
+    assert again.returncode == 0, again.stderr.decode()
+    assert any(r.endswith(f"bytes={kept}-") for r in hub.requests), hub.requests  # resumed
+    assert hubcache.is_whole(repo_folder(tmp_path) / "snapshots" / COMMIT)
 
 
 def test_damaged_bytes_are_refused_and_not_kept(tmp_path, hub):
@@ -345,6 +384,7 @@ def test_two_downloads_at_once_fetch_the_model_once(tmp_path, hub):
     snapshot = repo_folder(tmp_path) / "snapshots" / COMMIT
     assert second.stderr.decode().splitlines() == [
         "whisper-cli: WARNING: model small: another process is downloading it; waiting",
-        f"model small: downloaded: {snapshot}",
+        f"model small: already here (downloaded by another process): {snapshot}",
     ]
+    assert f"model small: downloaded: {snapshot}" in first_err.decode().splitlines()
     assert len([r for r in hub.requests if r.startswith("GET /cdn/")]) == 1

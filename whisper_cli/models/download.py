@@ -17,9 +17,10 @@ import shutil
 import time
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from http.client import HTTPException, HTTPResponse
+from functools import partial
+from http.client import HTTPException
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
 from whisper_cli.console.download import Bar, download_bar
@@ -27,13 +28,13 @@ from whisper_cli.core.errors import ModelLoadError
 from whisper_cli.models import hubcache
 from whisper_cli.models.http import Failed, get, os_cause
 from whisper_cli.models.hubcache import format_size
+from whisper_cli.models.transfer import copy_body
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # faster_whisper.utils.download_model's allow_patterns: a model's files, without README and the like.
 PATTERNS = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
-_CHUNK = 1 << 16  # bytes per read: the bar moves, and a stop is seen, at least this often
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit, a git blob id or a sha256: safe as a file name
 
 
@@ -195,35 +196,16 @@ def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _C
             checksum.restart()
         try:
             with part.open("ab" if offset else "wb") as out:
-                _copy(response, out, offset, remote, checksum, bar)
+                copy_body(response, out, offset, remote.size, remote.name, partial(_arrived, checksum, bar))
         except OSError as exc:  # reads raise Failed, so this is the disk
             part.unlink(missing_ok=True)
             cause = f"{os_cause(exc)} in {hubcache.root()} (writing {remote.name})"
             raise _DiskError(f"{cause}; the partial download was removed") from None
 
 
-def _copy(
-    response: HTTPResponse, out: BinaryIO, got: int, remote: RemoteFile, checksum: _Checksum, bar: Bar
-) -> None:
-    while got < remote.size:
-        chunk = _read(response, min(_CHUNK, remote.size - got), remote, got)
-        out.write(chunk)
-        checksum.update(chunk)
-        got += len(chunk)
-        bar.advance(len(chunk))
-
-
-def _read(response: HTTPResponse, size: int, remote: RemoteFile, got: int) -> bytes:
-    where = f"after {format_size(got)} of {format_size(remote.size)} of {remote.name}; run again to resume"
-    try:
-        chunk = response.read(size)
-    except TimeoutError:
-        raise Failed(f"the server stopped sending {where}") from None
-    except (OSError, HTTPException):
-        chunk = b""
-    if not chunk:  # http.client returns b"" when the connection closes before Content-Length
-        raise Failed(f"the connection was cut {where}")
-    return chunk
+def _arrived(checksum: _Checksum, bar: Bar, chunk: bytes) -> None:
+    checksum.update(chunk)
+    bar.advance(len(chunk))
 
 
 def _undo(created: list[Path], blobs: Path) -> None:

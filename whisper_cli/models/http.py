@@ -44,6 +44,16 @@ def timeout() -> float:
         return 10.0
 
 
+def progress_timeout() -> float:
+    """Seconds a file may take to make useful progress (transfer.PROGRESS_BYTES) before the download
+    fails: $WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT, 60 by default. A server that trickles a byte
+    now and then never trips the read timeout; this bounds it."""
+    try:
+        return float(os.environ.get("WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT") or 60)
+    except ValueError:
+        return 60.0
+
+
 def tls() -> ssl.SSLContext:
     """certifi's certificates where installed (httpx's dependency), as huggingface_hub uses them."""
     try:
