@@ -65,8 +65,9 @@ def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
-def download(name: str, repo_id: str) -> Path:
-    """Fetch model ``name`` (Hub repo ``repo_id``) into the hub cache; return its snapshot folder.
+def download(name: str, repo_id: str) -> tuple[Path, bool]:
+    """Fetch model ``name`` (Hub repo ``repo_id``) into the hub cache; return its snapshot folder,
+    and whether this process fetched it (False: another one did while this one waited for it).
 
     A file cut short (network, Ctrl-C, a kill) stays as ``blobs/<etag>.incomplete`` and the
     next download resumes it; the snapshot appears only once every file is whole and checked.
@@ -87,10 +88,10 @@ def download(name: str, repo_id: str) -> Path:
         raise
 
 
-def _download(name: str, repo_id: str, source: str) -> Path:
+def _download(name: str, repo_id: str, source: str) -> tuple[Path, bool]:
     finished = hubcache.find(repo_id)
     if finished is not None:  # by the process we waited for
-        return finished
+        return finished, False
     listing = _list(repo_id, source)
     blobs = hubcache.repo_folder(repo_id) / "blobs"
     total, left = sum(f.size for f in listing.files), sum(_left(blobs, f) for f in listing.files)
@@ -109,7 +110,7 @@ def _download(name: str, repo_id: str, source: str) -> Path:
         raise
     folder = hubcache.publish(repo_id, listing.commit, {f.name: blobs / f.etag for f in listing.files})
     log.info("model %s downloaded (%s in %.1f s)", name, format_size(total), time.monotonic() - started)
-    return folder
+    return folder, True
 
 
 def _list(repo_id: str, source: str) -> Listing:

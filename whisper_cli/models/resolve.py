@@ -46,7 +46,7 @@ class ResolvedModel:
     """A model found on disk, with how it was found (for messages)."""
 
     path: Path
-    source: str  # "folder", "cache", "package <name>", "download"
+    source: str  # "folder", "cache", "package <name>", "download", "downloaded by another process"
 
 
 def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
@@ -95,7 +95,8 @@ def _find_size(name: str, *, download: bool) -> ResolvedModel:
         )
     if offline():
         raise ModelLoadError(_unavailable_message(name, ", and HF_HUB_OFFLINE forbids downloading it"))
-    return ResolvedModel(_download(name), "download")
+    folder, fetched = _download(name)
+    return ResolvedModel(folder, "download" if fetched else "downloaded by another process")
 
 
 def offline() -> bool:
@@ -123,7 +124,7 @@ def _cached_download(name: str) -> Path | None:
     return hubcache.find(REPOS[name])
 
 
-def _download(name: str) -> Path:
+def _download(name: str) -> tuple[Path, bool]:
     from whisper_cli.models.download import download  # urllib, hashlib: only when a download is due
 
     return download(name, REPOS[name])
