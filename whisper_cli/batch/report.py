@@ -156,16 +156,13 @@ def print_summary(result: BatchResult, reporter: Reporter, *, ignored: int = 0, 
     audio = result.audio_seconds
     speed = f", {audio / result.wall:.1f}× real time" if result.wall > 0 and audio > 0 else ""
     parts = [f"{done} done", f"{skipped} skipped", f"{failed} failed"]
-    if result.interrupted or result.stopped_by:
-        parts.append(
-            f"{result.count(Status.pending) + result.count(Status.interrupted)} not done (interrupted)"
-        )
+    if result.interrupted or result.stopped_by:  # a signal, or what stopped the run: "model not loaded"
+        why = "interrupted" if result.interrupted else result.stopped_by
+        parts.append(f"{result.count(Status.pending) + result.count(Status.interrupted)} not done ({why})")
     if ignored:
         parts.append(f"{ignored} non-media file(s) ignored")
     if special:
         parts.append(f"{special} FIFO(s), socket(s) or device(s) left alone")
-    if result.stopped_by and not result.interrupted:
-        parts.append(f"stopped: {result.stopped_by}")
     reporter.info(
         f"{', '.join(parts)}; {audio / 3600:.2f} h of audio in {format_duration(result.wall)}{speed}"
     )
@@ -175,17 +172,18 @@ def print_summary(result: BatchResult, reporter: Reporter, *, ignored: int = 0, 
 
 
 def report_document(
-    result: BatchResult, settings: dict[str, Any], *, ignored: int = 0, special: int = 0
+    result: BatchResult, settings: dict[str, Any], *, exit_code: int, ignored: int = 0, special: int = 0
 ) -> dict[str, Any]:
     """The --report JSON document: one record per input, in input order.
 
-    ``ignored``: the non-media files found in the folders, left alone; ``special``: the
-    FIFOs, sockets and devices found there, never opened.
+    ``exit_code``: the run's exit status; ``ignored``: the non-media files found in the
+    folders, left alone; ``special``: the FIFOs, sockets and devices found there, never opened.
     """
     return {
         "report_version": REPORT_VERSION,
         "whisper_cli_version": __version__,
         "settings": settings,
+        "exit_code": exit_code,
         "interrupted": result.interrupted,
         "stopped_by": result.stopped_by,
         "error": None if result.fatal is None else str(result.fatal),

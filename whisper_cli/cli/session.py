@@ -85,14 +85,14 @@ def _session(settings: RunSettings) -> int:
         print_summary(
             result, Reporter(quiet=settings.quiet), ignored=collection.skipped, special=collection.special
         )
+    code = int(result.fatal.exit_code) if result.fatal is not None else _exit_code(result, received)
     if report is not None:
-        document = report_document(
-            result, settings.describe(), ignored=collection.skipped, special=collection.special
-        )
-        report.write(document)
+        described = settings.describe()
+        ignored, special = collection.skipped, collection.special
+        report.write(report_document(result, described, exit_code=code, ignored=ignored, special=special))
     if result.fatal is not None:
         raise result.fatal
-    return _exit_code(result, received)
+    return code
 
 
 def _stop_listing() -> Callable[[], bool]:
