@@ -31,6 +31,9 @@ from whisper_cli.core.transcript import TranscribeFn
 from whisper_cli.decode.hardware import default_workers, resolve_device
 from whisper_cli.decode.whisper import ModelSpec, get_whisper
 from whisper_cli.settings import RunSettings
+from whisper_cli.writers.tsv import NAMED_HEADER
+
+ONE_DOCUMENT = ("json", "srt", "vtt")  # formats whose stream holds one input: not several on stdout
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,8 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         overwrite=settings.overwrite,
         keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
     )
+    if settings.stream and settings.formats == ("tsv",):
+        sys.stdout.write(NAMED_HEADER)  # the stream's header, once; flushed with the first row
     with reporter:
         for missing in collection.missing:
             reporter.failed(f"{display_name(missing.path)}: {missing.cause}")
@@ -187,7 +192,15 @@ def _nothing_found(collection: Collection, arguments: str) -> str:
 
 
 def _jobs(inputs: list[Input], settings: RunSettings) -> tuple[list[Job], bool]:
-    """One job per input; the one case with no files: one input, one format, no -o."""
+    """One job per input; no files with -o -, or with one input, one format and no -o."""
+    if settings.stream:
+        fmt = settings.formats[0]
+        if len(inputs) > 1 and fmt in ONE_DOCUMENT:
+            raise UsageError(
+                f"-o -: {fmt} holds one input's transcript and {len(inputs)} inputs were found; "
+                "use -o DIR, or -f jsonl, txt or tsv, whose lines name their file"
+            )
+        return [Job(item, settings.formats, None) for item in inputs], True
     if len(inputs) == 1 and settings.output_dir is None and len(settings.formats) == 1:
         return [Job(inputs[0], settings.formats, None)], True
     plan = plan_outputs(inputs, settings.formats, settings.output_dir)
