@@ -68,6 +68,7 @@ def _session(settings: RunSettings) -> int:
         )
         if not collection.inputs and not collection.stopped:
             raise UsageError(_nothing_found(collection, _arguments_named(settings)))
+        _say_unentered(collection)
         jobs, to_stdout = _jobs(collection.inputs, settings)
         _check_streams(collection.inputs, to_stdout)
         if settings.ray is not None and any(item.source == STDIN for item in collection.inputs):
@@ -84,18 +85,40 @@ def _session(settings: RunSettings) -> int:
     result.outcomes[:0] = [
         Outcome(Input(m.path, Path(m.path)), Status.failed, error=m.cause) for m in collection.missing
     ]
-    if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
+    if len(result.outcomes) > 1 or settings.verbose or result.interrupted or _files_in(result):
         print_summary(
             result, Reporter(quiet=settings.quiet), ignored=collection.skipped, special=collection.special
         )
     if report is not None:
         document = report_document(
-            result, settings.describe(), ignored=collection.skipped, special=collection.special
+            result,
+            settings.describe(),
+            ignored=collection.skipped,
+            special=collection.special,
+            subfolders=sum(collection.unentered.values()),
         )
         report.write(document)
     if result.fatal is not None:
         raise result.fatal
     return _exit_code(result, received)
+
+
+def _files_in(result: BatchResult) -> bool:
+    """Whether the run wrote files, or found them done: a person is owed a word on where."""
+    return any(o.status in (Status.done, Status.skipped) and STDIN not in o.outputs for o in result.outcomes)
+
+
+def _say_unentered(collection: Collection) -> None:
+    """One warning per folder argument whose subfolders were left out (no -r)."""
+    for folder, count in collection.unentered.items():
+        them = "it" if count == 1 else "them"
+        log.warning(
+            "%s: %d subfolder%s not entered; add -r to transcribe %s too",
+            display_name(folder),
+            count,
+            "" if count == 1 else "s",
+            them,
+        )
 
 
 def _stop_listing() -> Callable[[], bool]:
