@@ -23,6 +23,7 @@ from whisper_cli.batch.local import LocalExecutor
 from whisper_cli.batch.outputs import fallback_path, plan_outputs
 from whisper_cli.batch.report import ReportTarget, print_summary, report_document
 from whisper_cli.batch.runner import Runner
+from whisper_cli.cli.unused import warn_unused
 from whisper_cli.console import Reporter
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, UsageError
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
     try:
+        warn_unused(settings)
         if settings.live is not None:
             from whisper_cli.live.run import run_live  # a stream, not a list of inputs
 
