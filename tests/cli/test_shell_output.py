@@ -38,28 +38,30 @@ def _tree(folder: Path) -> list[str]:
 def streamed(tmp_path_factory):
     """One run: a folder, jsonl, ``-o -``, with a report."""
     tmp = tmp_path_factory.mktemp("stream")
-    talks = _folder(tmp)
+    _folder(tmp)
     before = _tree(tmp)
     res = run_cli("talks", "-m", "tiny.en", "-f", "jsonl", "-o", "-", "--report", "run.json", cwd=tmp)
     return tmp, before, res
 
 
 def test_dash_output_streams_every_input_to_stdout_as_jsonl(streamed):
-    tmp, _, res = streamed
+    _, _, res = streamed
     assert res.returncode == ExitCode.OK, res.stderr.decode()
     if shutil.which("jq"):
-        files = subprocess.run(
-            ["jq", "-r", ".file"], input=res.stdout, capture_output=True, check=True
-        ).stdout.decode().split()
+        files = (
+            subprocess.run(["jq", "-r", ".file"], input=res.stdout, capture_output=True, check=True)
+            .stdout.decode()
+            .split()
+        )
     else:
         files = [json.loads(line)["file"] for line in res.stdout.decode().splitlines()]
     assert set(files) == {"talks/hello.wav", "talks/weather.mp3"}
-    texts = {r["file"]: r["text"] for r in map(json.loads, res.stdout.decode().splitlines())}
-    assert "welcome" in texts["talks/hello.wav"].lower()
+    records = [json.loads(line) for line in res.stdout.decode().splitlines()]
+    assert "welcome" in " ".join(r["text"] for r in records if r["file"] == "talks/hello.wav").lower()
 
 
 def test_dash_output_writes_nothing_to_disk_and_keeps_no_ledger(streamed):
-    tmp, before, res = streamed
+    tmp, before, _ = streamed
     assert _tree(tmp) == sorted([*before, "run.json"])  # no folder named -, no transcript, no ledger
     assert not list(tmp.rglob(LEDGER_NAME))
     report = json.loads((tmp / "run.json").read_text())
@@ -77,7 +79,9 @@ def test_a_folder_without_r_says_how_many_subfolders_it_left(streamed):
 
 def test_dash_output_names_the_file_on_every_txt_line_and_tsv_row(tmp_path):
     talks = _folder(tmp_path)
-    res = run_cli(str(talks / "hello.wav"), str(talks / "weather.mp3"), "-m", "tiny.en", "-o", "-")
+    res = run_cli(
+        str(talks / "hello.wav"), str(talks / "weather.mp3"), "-m", "tiny.en", "-o", "-", cwd=tmp_path
+    )
     assert res.returncode == ExitCode.OK, res.stderr.decode()
     lines = res.stdout.decode().splitlines()
     by_file = {name: [ln.split(":", 1)[1] for ln in lines if ln.startswith(f"{talks}/{name}:")]
@@ -160,12 +164,16 @@ def test_a_batch_ends_with_a_summary_in_seconds_and_a_line_per_input_only_with_v
     assert lines[0].endswith("; wrote 3 files under out"), lines
     verbose = run_cli("talks", "-r", "-m", "tiny.en", "-o", "out", "-v", "--overwrite", cwd=tmp_path)
     wrote = [line for line in verbose.stderr.decode().splitlines() if "wrote out/" in line]
-    assert sorted(w.split("wrote ")[1] for w in wrote) == ["out/day2/again.txt", "out/hello.txt", "out/weather.txt"]
+    assert sorted(w.split("wrote ")[1] for w in wrote) == [
+        "out/day2/again.txt",
+        "out/hello.txt",
+        "out/weather.txt",
+    ]
     assert talks.is_dir()
 
 
 def test_a_terminal_gets_a_summary_and_none_of_the_models_housekeeping(tmp_path):
-    shown, out, code = run_on_a_pty([str(HELLO), "-m", "tiny.en", "-o", str(tmp_path)])
+    shown, _, code = run_on_a_pty([str(HELLO), "-m", "tiny.en", "-o", str(tmp_path)])
     assert code == ExitCode.OK, shown
     assert "language en" not in shown and "compute type" not in shown and "loading model" not in shown
     assert f"wrote {tmp_path}/hello.txt; 8.9 s of audio in " in shown, shown
@@ -180,10 +188,12 @@ def test_an_uncertain_language_is_said_once_and_a_sure_one_is_not(tmp_path):
     from whisper_cli.audio.load import load_audio
 
     sf.write(tmp_path / "backwards.wav", load_audio(str(WEATHER))[::-1], 16000)  # no language's speech
-    res = run_cli(str(tmp_path / "backwards.wav"), str(HELLO), "-m", "base", "-o", str(tmp_path / "out"))
+    # --temperature 1.0: one pass, no fallback ladder over gibberish; it does not touch detection
+    args = ("-m", "base", "--temperature", "1.0", "-o", str(tmp_path / "out"))
+    res = run_cli(str(tmp_path / "backwards.wav"), str(HELLO), *args)
     assert res.returncode == ExitCode.OK, res.stderr.decode()
-    lines = [line for line in res.stderr.decode().splitlines() if "language" in line]
-    assert len(lines) == 1 and "backwards.wav" in lines[0] and "warning" in lines[0], lines
+    lines = [line for line in res.stderr.decode().splitlines() if "language detected" in line]
+    assert len(lines) == 1 and "backwards.wav" in lines[0] and "warning" in lines[0].lower(), lines
     assert "-l" in lines[0]
 
 
@@ -193,12 +203,13 @@ def test_options_that_do_nothing_in_this_run_are_warned_of_once_each(tmp_path):
         "--tsv-words", "-o", str(tmp_path),
     )  # fmt: skip
     assert res.returncode == ExitCode.OK, res.stderr.decode()
-    warnings = [line for line in res.stderr.decode().splitlines() if "warning" in line]
+    warnings = [line for line in res.stderr.decode().splitlines() if "warning" in line.lower()]
     assert len(warnings) == 3, warnings
     for option, wanted in (("--max-line-width", "srt"), ("--highlight-words", "srt"), ("--tsv-words", "tsv")):
-        assert any(w.startswith(f"whisper-cli: warning: {option} ") and wanted in w for w in warnings), warnings
+        said = [w for w in warnings if w.lower().startswith(f"whisper-cli: warning: {option} ")]
+        assert len(said) == 1 and wanted in said[0], warnings
     used = run_cli(str(HELLO), "-m", "tiny.en", "-f", "srt", "--max-line-width", "20", "-o", str(tmp_path))
-    assert "warning" not in used.stderr.decode()
+    assert "warning" not in used.stderr.decode().lower()
 
 
 def test_the_ledger_and_transcripts_among_the_samples_are_ignored_by_git():
