@@ -77,6 +77,14 @@ def test_a_folder_without_r_says_how_many_subfolders_it_left(streamed):
     assert report["subfolders_not_entered"] == 1
 
 
+def test_a_folder_whose_audio_is_all_in_subfolders_says_to_add_r(tmp_path):
+    (tmp_path / "talks" / "day1").mkdir(parents=True)
+    shutil.copy(HELLO, tmp_path / "talks" / "day1" / "hello.wav")
+    res = run_cli("talks", "-m", "tiny.en", cwd=tmp_path)
+    assert res.returncode == ExitCode.USAGE
+    assert "1 subfolder(s) not entered: add -r" in res.stderr.decode()
+
+
 def test_dash_output_names_the_file_on_every_txt_line_and_tsv_row(tmp_path):
     talks = _folder(tmp_path)
     res = run_cli(

@@ -211,8 +211,11 @@ def _nothing_found(collection: Collection, arguments: str) -> str:
     special = (
         f", {collection.special} FIFO(s), socket(s) or device(s) not opened" if collection.special else ""
     )
+    unentered = sum(collection.unentered.values())
+    below = f"; {unentered} subfolder(s) not entered: add -r to look in them" if unentered else ""
     return (
-        f"{arguments}: no audio or video files found ({collection.skipped} other file(s) left alone{special})"
+        f"{arguments}: no audio or video files found "
+        f"({collection.skipped} other file(s) left alone{special}){below}"
     )
 
 
