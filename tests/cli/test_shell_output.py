@@ -66,6 +66,7 @@ def test_dash_output_writes_nothing_to_disk_and_keeps_no_ledger(streamed):
     assert not list(tmp.rglob(LEDGER_NAME))
     report = json.loads((tmp / "run.json").read_text())
     assert [r["outputs"] for r in report["inputs"]] == [["-"], ["-"]]
+    assert report["settings"]["output_dir"] == "-"
 
 
 def test_a_folder_without_r_says_how_many_subfolders_it_left(streamed):
