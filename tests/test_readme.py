@@ -42,6 +42,7 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.parametrize("command", [c for c in _shell_examples() if _offline(c)])
 def test_readme_shell_examples_run_as_written(command, tmp_path):
     shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
     bindir = Path(sys.executable).parent
     script = f'whisper-cli() {{ "{sys.executable}" -m whisper_cli "$@"; }}\n{command}\n'
     res = subprocess.run(
@@ -50,6 +51,7 @@ def test_readme_shell_examples_run_as_written(command, tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, f"{command}\n{res.stderr}"
     assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == samples  # outputs go elsewhere
     if "models" not in command and ">" not in command and "-o" not in command:
         assert res.stdout.strip(), command
 

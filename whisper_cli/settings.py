@@ -77,6 +77,7 @@ class RunSettings:
     debug: bool
     live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live/run.py)
     ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (cluster/executor.py)
+    stream: bool = False  # -o -: every input's transcript to stdout, nothing on disk, no ledger
 
     def describe(self) -> dict[str, Any]:
         """The settings worth recording in a --report file."""
@@ -93,7 +94,7 @@ class RunSettings:
             "level": self.decode.level,
             "word_timestamps": self.decode.word_timestamps,
             "formats": list(self.formats),
-            "output_dir": None if self.output_dir is None else str(self.output_dir),
+            "output_dir": "-" if self.stream else None if self.output_dir is None else str(self.output_dir),
             "ray": self.ray,
         }
 
@@ -133,7 +134,9 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         raise UsageError(str(exc)) from None
     decode = _decode_options(o)
     _check_model_language(o["model"], decode)
-    _check_output_dir(o["output_dir"])  # --report is checked by report.ReportTarget, before any work
+    stream = _stream(o["output_dir"], formats)
+    output_dir = None if stream else o["output_dir"]
+    _check_output_dir(output_dir)  # --report is checked by report.ReportTarget, before any work
     return RunSettings(
         inputs=inputs,
         from_file=o["from_file"],
@@ -147,7 +150,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         ),
         decode=decode,
         formats=formats,
-        output_dir=o["output_dir"],
+        output_dir=output_dir,
         overwrite=o["overwrite"],
         report=o["report"],
         writer=WriterOptions(
@@ -158,12 +161,14 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
             min_cue_duration=o["min_cue_duration"],
             highlight_words=o["highlight_words"],
             tsv_words=o["tsv_words"],
+            named=stream,
         ),
         quiet=o["quiet"],
         verbose=o["verbose"],
         debug=o["debug"],
         live=live,
         ray=_ray_address(o.get("ray")),
+        stream=stream,
     )
 
 
@@ -268,3 +273,12 @@ def _check_model_language(model: str, decode: DecodeOptions) -> None:
 def _check_output_dir(output_dir: Path | None) -> None:
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output-dir {output_dir} exists and is not a folder")
+
+
+def _stream(output_dir: Path | None, formats: tuple[str, ...]) -> bool:
+    """Whether ``-o -`` asks for every transcript on stdout: one format, which names its file."""
+    if output_dir is None or str(output_dir) != "-":
+        return False
+    if len(formats) > 1:
+        raise UsageError(f"-o -: one format at a time on stdout (got {', '.join(formats)}); use -o DIR")
+    return True

@@ -233,7 +233,10 @@ def _wait_for_partial(repo: Path, proc: subprocess.Popen, *, at_least: int) -> N
 
 def test_download_shows_a_bar_on_the_terminal_and_nothing_with_quiet(tmp_path, hub):
     hub.knobs.rate = 40_000_000  # about 2 s: the bar is drawn several times
-    shown, out, code = run_on_a_pty([HELLO, "-m", "small"], env=hub_env(tmp_path, hub.url), timeout=TIMEOUT)
+    # -v: the line saying the download is done is housekeeping, not shown by default
+    shown, out, code = run_on_a_pty(
+        [HELLO, "-m", "small", "-v"], env=hub_env(tmp_path, hub.url), timeout=TIMEOUT
+    )
     assert code == 0, shown
     assert "hello" in out.decode().lower() and b"\x1b" not in out
     assert "model small" in shown and "MB/s" in shown and "/78.1 MB" in shown, shown  # bytes, speed

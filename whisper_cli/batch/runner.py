@@ -29,10 +29,13 @@ from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.decode.language import SURE
 from whisper_cli.writers import WriterOptions, make_writer
 
 log = logging.getLogger(__name__)
 
+
+SKIPPED_BECAUSE = "done: same input and settings"  # the report's reason for a skipped input
 
 # How a run's transcripts are made: given the jobs to do (index, job) and the outcomes by index.
 Executor = Callable[[list[tuple[int, Job]], dict[int, Outcome]], None]
@@ -113,7 +116,9 @@ class Runner:
                 self.reporter.failed(f"{job.input.name}: {decision.blocked}")
                 outcomes[index] = Outcome(job.input, Status.failed, error=decision.blocked)
             elif decision.done:
-                outcomes[index] = Outcome(job.input, Status.skipped, _names(decision.targets, job))
+                outcomes[index] = Outcome(
+                    job.input, Status.skipped, _names(decision.targets, job), reason=SKIPPED_BECAUSE
+                )
             else:
                 todo.append((index, job))
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
@@ -133,11 +138,11 @@ class Runner:
             produced = produce()
             info = produced.info
             if self.decode.language is None:
-                log.info(
-                    "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
-                )
+                _say_language(job, info)
             self.reporter.start_file(key, job.input.name, info.duration)
             targets = self._write(index, job, info, produced.segments)
+            if job.targets is not None:
+                log.info("wrote %s", ", ".join(display_name(name) for name in targets))
             self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
@@ -218,6 +223,19 @@ class Runner:
             record_outputs(self.ledgers, written)
         except OSError as exc:
             raise write_error(str(written[0][0].parent / ".whisper-cli-ledger.jsonl"), exc) from None
+
+
+def _say_language(job: Job, info: TranscriptInfo) -> None:
+    """The language detected: a warning when the model was unsure of it, else only with -v."""
+    if info.language_probability <= SURE:
+        log.warning(
+            "%s: language detected as %s with %.0f%% confidence; if that is wrong, give it with -l",
+            job.input.name,
+            info.language,
+            100 * info.language_probability,
+        )
+    else:
+        log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:

@@ -16,11 +16,12 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def setup_logging(*, verbose: bool, debug: bool, quiet: bool) -> None:
     """Route our logs and faster_whisper's to stderr.
 
-    Ours at INFO (model chosen, language detected) with -v or when a person watches
-    stderr, else WARNING; faster_whisper's at INFO only with -v; DEBUG with --debug.
+    Ours at INFO (model chosen, language detected, files written) with -v, else WARNING:
+    by default stderr carries progress, warnings and errors only, on a terminal too;
+    faster_whisper's at INFO only with -v; DEBUG with --debug.
     """
     interactive = err_console.is_terminal
-    ours = logging.DEBUG if debug else logging.INFO if verbose or interactive else logging.WARNING
+    ours = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     engine = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     if quiet:
         ours = engine = logging.ERROR
