@@ -120,6 +120,7 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         workers=settings.model.workers,
         overwrite=settings.overwrite,
         keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
+        print_times=settings.print_times,
     )
     with reporter:
         for missing in collection.missing:

