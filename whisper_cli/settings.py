@@ -100,7 +100,8 @@ class RunSettings:
             "format": fmt,
             "model": model if model in MODEL_SIZES else os.path.realpath(model),
             "device": self.model.device,
-            "compute_type": self.model.compute_type,
+            # "auto" and "default" are one choice: fingerprints say "default", as before --help showed "auto"
+            "compute_type": "default" if self.model.compute_type == "auto" else self.model.compute_type,
             "decode": _fingerprinted(self.decode),
             "writer": {name: getattr(self.writer, name) for name in FORMAT_OPTIONS.get(fmt, ())},
         }
