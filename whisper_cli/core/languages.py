@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 # Code -> name, openai-whisper's whisper/tokenizer.py LANGUAGES (faster-whisper knows the
 # codes only: faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps the two equal).
 NAMES = {
@@ -48,5 +46,7 @@ def language_code(value: str) -> str | None:
 
 def close_matches(value: str) -> list[str]:
     """Codes and names that look like ``value``, best first (for "did you mean")."""
+    import difflib  # only for a wrong name
+
     key = value.strip().lower()
     return difflib.get_close_matches(key, [*CODES, *TO_CODE], n=3, cutoff=0.6)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import shutil
@@ -84,6 +83,8 @@ def unknown_model(name: str) -> str | None:
 
 
 def _unknown(name: str) -> str:
+    import difflib  # only for a wrong name
+
     near = difflib.get_close_matches(name.lower(), MODEL_SIZES, n=1, cutoff=0.6)
     hint = f" (did you mean {near[0]}?)" if near else ""
     return (
