@@ -210,3 +210,13 @@ def test_print_times_names_the_file_when_there_are_several(cli, fake_transcribe,
 def test_print_times_is_not_for_live(cli):
     res = cli("-", "--live", "--print-times")
     assert res.exit_code == ExitCode.USAGE and "--print-times" in res.stderr
+
+
+def test_the_default_model_with_no_network_names_what_is_here(tmp_path):
+    """Right after set-up on a machine with no network: the Hub cannot be reached (no HF_HUB_OFFLINE)."""
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf"), "WHISPER_CLI_MODEL": ""}
+    res = run_cli(HELLO, env=env, timeout=60)
+    assert res.returncode == ExitCode.MODEL
+    (line,) = res.stderr.decode().splitlines()
+    assert "cannot download model small from http://127.0.0.1:9: cannot reach it" in line
+    assert "tiny.en" in line and "-m tiny.en" in line and "WHISPER_CLI_MODEL=tiny.en" in line

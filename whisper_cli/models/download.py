@@ -25,7 +25,7 @@ from urllib.parse import quote
 from whisper_cli.console.download import Bar, download_bar
 from whisper_cli.core.errors import ModelLoadError
 from whisper_cli.models import hubcache
-from whisper_cli.models.http import Failed, get, os_cause
+from whisper_cli.models.http import Failed, Unreachable, get, os_cause
 from whisper_cli.models.hubcache import format_size
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 PATTERNS = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
 _CHUNK = 1 << 16  # bytes per read: the bar moves, and a stop is seen, at least this often
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit, a git blob id or a sha256: safe as a file name
+
+
+class HubUnreachable(ModelLoadError):
+    """The Hub could not be reached (no network, most often): the caller may name what is here."""
 
 
 class _DiskError(Failed):
@@ -77,6 +81,8 @@ def download(name: str, repo_id: str) -> Path:
     try:
         with hubcache.locked(repo_id, waiting=f"model {name}: another process is downloading it; waiting"):
             return _download(name, repo_id, source)
+    except Unreachable as exc:
+        raise HubUnreachable(f"cannot download model {name} from {source}: {exc}") from None
     except Failed as exc:
         raise ModelLoadError(f"cannot download model {name} from {source}: {exc}") from None
     except OSError as exc:  # the cache's folders cannot be made (read-only, full)

