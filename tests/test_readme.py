@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -112,3 +113,20 @@ def test_the_distribution_builds_under_its_name_with_the_whisper_cli_command(tmp
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt")))
     assert f"Name: {_project_name()}" in metadata.splitlines()
     assert b"whisper-cli = whisper_cli.__main__:main" in entry_points
+    assert b"whisper-ct2-cli = whisper_cli.__main__:main" in entry_points
+    # the second command, installed from the wheel, runs and names itself
+    target = tmp_path / "installed"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target),
+         str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    from whisper_cli import __version__
+
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    for command in ("whisper-cli", "whisper-ct2-cli"):
+        res = subprocess.run(
+            [str(target / "bin" / command), "--version"], capture_output=True, text=True, env=env
+        )
+        assert (res.returncode, res.stdout) == (0, f"{command} {__version__}\n")

@@ -38,6 +38,16 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def program_name() -> str:
+    """The command's name as run: whisper-cli, or whisper-ct2-cli (the second entry point, for
+    machines where whisper.cpp's binary, also called whisper-cli, comes first on PATH)."""
+    import os
+    import sys
+
+    return "whisper-ct2-cli" if os.path.basename(sys.argv[0]) == "whisper-ct2-cli" else "whisper-cli"
+
+
 __all__ = [
     "DecodeOptions",
     "Segment",

@@ -33,9 +33,9 @@ def main() -> None:
     single_threaded_blas()
     try:
         if sys.argv[1:] == ["--version"]:
-            from whisper_cli import __version__
+            from whisper_cli import __version__, program_name
 
-            sys.stdout.write(f"whisper-cli {__version__}\n")
+            sys.stdout.write(f"{program_name()} {__version__}\n")
             sys.stdout.flush()
         else:
             from whisper_cli.cli.app import main as cli_main

@@ -323,7 +323,7 @@ def test_models_download_then_offline_use_path_listing_and_remove(tmp_path, hub)
     assert located.returncode == 0 and located.stdout.decode() == f"{snapshot}\n"
     listing = models(tmp_path, DEAD_ENDPOINT)
     rows = {line.split()[0]: line for line in listing.stdout.decode().splitlines()}
-    assert rows["small"].split(None, 1)[1] == "78.1 MB  Hugging Face cache"
+    assert rows["small"].split(None, 1)[1] == "78.1 MB  Hugging Face cache  (default)"
     assert rows["medium"].split(None, 1)[1] == "download on first use"
 
     hub.requests.clear()

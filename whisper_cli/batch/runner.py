@@ -31,6 +31,7 @@ from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
 from whisper_cli.decode.language import SURE
 from whisper_cli.writers import WriterOptions, make_writer
+from whisper_cli.writers.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class Runner:
     keys: dict[str, str] = field(default_factory=dict)  # format → the settings' fingerprint
     ledgers: Ledgers = field(default_factory=Ledgers)
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
+    print_times: bool = False  # --print-times: each segment on stderr as it is written
+    _named: bool = False  # several inputs: a --print-times line names its file
     _decisions: dict[int, Decision] = field(default_factory=dict)
 
     def execute(self, jobs: list[Job], produce: Executor) -> BatchResult:
@@ -70,6 +73,7 @@ class Runner:
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
         result = BatchResult()
+        self._named = len(jobs) > 1
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
@@ -195,6 +199,8 @@ class Runner:
                     raise _Stop
                 _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
                 self.reporter.advance(job.input.source, segment.end)
+                if self.print_times:
+                    self.reporter.line(_timed(segment, job.input.name if self._named else None))
             _each(writers, sinks, lambda w: w.finish())
             if targets is not None and decision is not None:
                 self._record(job, decision, sinks)
@@ -236,6 +242,12 @@ def _say_language(job: Job, info: TranscriptInfo) -> None:
         )
     else:
         log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
+
+
+def _timed(segment: Segment, name: str | None) -> str:
+    """openai-whisper's --verbose line: ``[00:00.000 --> 00:03.720] text``, after the file's name if given."""
+    times = f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}]"
+    return " ".join(p for p in (name, times, segment.text.strip()) if p)
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:

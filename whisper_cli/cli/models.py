@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, NoReturn, TypeVar
@@ -20,6 +21,7 @@ models_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
+DEFAULT_MODEL = "small"  # the transcribe command's -m default (cli/app.py)
 NAMES_HELP = "Model sizes (tiny, base, small, …; `whisper-cli models` lists them)."
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Debug logs, and tracebacks for errors.")]
@@ -30,7 +32,8 @@ T = TypeVar("T")
 def list_command(ctx: typer.Context) -> None:
     """List model sizes, their size on disk and where they are (on stdout).
 
-    A model in the list's first column is available offline.
+    A model with a size on disk is available offline; the default (-m, $WHISPER_CLI_MODEL)
+    is marked.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -39,11 +42,13 @@ def list_command(ctx: typer.Context) -> None:
 
     stored = {m.name: m for m in stored_models()}
     width = max(len(n) for n in MODEL_SIZES)
+    default = os.environ.get("WHISPER_CLI_MODEL") or DEFAULT_MODEL  # as the transcribe command reads it
     for name in MODEL_SIZES:
         model = stored.get(name)
         size = format_size(model.size) if model else ""
         where = model.where if model else "download on first use"
-        typer.echo(f"{name:<{width}}  {size:>8}  {where}")
+        mark = "  (default)" if name == default else ""
+        typer.echo(f"{name:<{width}}  {size:>8}  {where}{mark}")
 
 
 @models_app.command("download")

@@ -150,6 +150,7 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         workers=settings.model.workers,
         overwrite=settings.overwrite,
         keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
+        print_times=settings.print_times,
     )
     if settings.stream and settings.formats == ("tsv",):
         sys.stdout.write(NAMED_HEADER)  # the stream's header, once; flushed with the first row

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-PROGRAM = "whisper-cli"
+# whisper-cli, or whisper-ct2-cli when run by that name (whisper_cli.program_name's rule;
+# console imports nothing of ours, so it is said again here)
+PROGRAM = "whisper-ct2-cli" if os.path.basename(sys.argv[0]) == "whisper-ct2-cli" else "whisper-cli"
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 

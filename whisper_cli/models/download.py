@@ -26,7 +26,7 @@ from urllib.parse import quote
 from whisper_cli.console.download import Bar, download_bar
 from whisper_cli.core.errors import ModelLoadError
 from whisper_cli.models import hubcache
-from whisper_cli.models.http import Failed, get, os_cause
+from whisper_cli.models.http import Failed, Unreachable, get, os_cause
 from whisper_cli.models.hubcache import format_size
 from whisper_cli.models.transfer import copy_body
 
@@ -36,6 +36,10 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 # faster_whisper.utils.download_model's allow_patterns: a model's files, without README and the like.
 PATTERNS = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit, a git blob id or a sha256: safe as a file name
+
+
+class HubUnreachable(ModelLoadError):
+    """The Hub could not be reached (no network, most often): the caller may name what is here."""
 
 
 class _DiskError(Failed):
@@ -79,6 +83,8 @@ def download(name: str, repo_id: str) -> tuple[Path, bool]:
     try:
         with hubcache.locked(repo_id, waiting=f"model {name}: another process is downloading it; waiting"):
             return _download(name, repo_id, source)
+    except Unreachable as exc:
+        raise HubUnreachable(f"cannot download model {name} from {source}: {exc}") from None
     except Failed as exc:
         raise ModelLoadError(f"cannot download model {name} from {source}: {exc}") from None
     except OSError as exc:  # the cache's folders cannot be made (read-only, full)

@@ -15,6 +15,10 @@ class Failed(Exception):
     """Why a download failed, in words; ``download`` adds the model and the server."""
 
 
+class Unreachable(Failed):
+    """The server could not be reached, or did not answer: most often, no network."""
+
+
 @contextmanager
 def get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
     """GET ``url`` (redirects followed), from byte ``offset``; errors say what ``what`` the server refused."""
@@ -27,9 +31,9 @@ def get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
         exc.close()
         raise Failed(f"the server answered {exc.code} {exc.reason} for {what}") from None
     except URLError as exc:
-        raise Failed(f"cannot reach it ({cause(exc.reason)})") from None
+        raise Unreachable(f"cannot reach it ({cause(exc.reason)})") from None
     except TimeoutError:
-        raise Failed(f"no answer for {what} within {timeout():g} s") from None
+        raise Unreachable(f"no answer for {what} within {timeout():g} s") from None
     except (OSError, HTTPException) as exc:
         raise Failed(f"the connection failed ({cause(exc)})") from None
     with response:

