@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import stat
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
-from whisper_cli import __version__
+from whisper_cli.batch.ledgerline import Entry, parse_lines
 from whisper_cli.batch.sinks import PARTIAL_PREFIX, file_digest
 
 try:
@@ -38,75 +35,6 @@ LEDGER_NAME = ".whisper-cli-ledger.jsonl"
 KEEP_PER_OUTPUT = 3  # lines kept per output name when a ledger is compacted
 COMPACT_OVER = 1000  # lines: a ledger this long with three times the lines it needs is compacted
 _OPEN_FLAGS = os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-@dataclass(frozen=True, slots=True)
-class InputStamp:
-    """An input as a ledger line names it: its real path from the ledger's folder, size and mtime."""
-
-    path: str
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, source: str, folder: Path) -> InputStamp | None:
-        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin)."""
-        try:
-            st = os.stat(source)
-        except (OSError, ValueError):
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a pipe or a device: what it held cannot be known again
-        real = os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
-        return cls(real, st.st_size, st.st_mtime_ns)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One output whisper-cli wrote: its name in the folder, content, input and settings."""
-
-    output: str
-    sha256: str
-    size: int
-    input: InputStamp | None  # None: from stdin or a stream, never taken as done
-    settings: str  # the settings' fingerprint (RunSettings.fingerprint)
-    line: str = field(default="", compare=False)  # as read from the ledger (kept whole by compaction)
-
-    def to_json(self) -> str:
-        """The ledger line (without its newline)."""
-        record: dict[str, Any] = {
-            "output": self.output,
-            "sha256": self.sha256,
-            "size": self.size,
-            "input": None if self.input is None else _stamp_json(self.input),
-            "settings": self.settings,
-            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "by": f"whisper-cli {__version__}",
-        }
-        return json.dumps(record, separators=(",", ":"))  # ASCII: any file name survives
-
-    @classmethod
-    def from_json(cls, line: str) -> Entry | None:
-        """The entry of a ledger line; None for a line that is torn or not ours."""
-        try:
-            r = json.loads(line)
-            stamp = r["input"]
-            return cls(
-                line=line,
-                output=str(r["output"]),
-                sha256=str(r["sha256"]),
-                size=int(r["size"]),
-                input=None
-                if stamp is None
-                else InputStamp(str(stamp["path"]), int(stamp["size"]), int(stamp["mtime_ns"])),
-                settings=str(r["settings"]),
-            )
-        except (ValueError, KeyError, TypeError):
-            return None
-
-
-def _stamp_json(stamp: InputStamp) -> dict[str, Any]:
-    return {"path": stamp.path, "size": stamp.size, "mtime_ns": stamp.mtime_ns}
 
 
 class State(str, Enum):
@@ -147,7 +75,7 @@ class Ledger:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 log.warning("%s: not a regular file, not read as whisper-cli's ledger", self.path)
                 return
-            self._entries = _parse(f.read())
+            self._entries = parse_lines(f.read())
         lines = sum(map(len, self._entries.values()))
         if lines > COMPACT_OVER and lines > 3 * KEEP_PER_OUTPUT * len(self._entries):
             self._compact()
@@ -171,7 +99,7 @@ class Ledger:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
                 with open(fd, "rb", closefd=False) as f:
-                    current = _parse(f.read())
+                    current = parse_lines(f.read())
                 kept = {name: entries[-KEEP_PER_OUTPUT:] for name, entries in current.items()}
                 lines = (e.line or e.to_json() for entries in kept.values() for e in entries)
                 data = "".join(line + "\n" for line in lines).encode("ascii")
@@ -248,16 +176,6 @@ class Ledger:
                 os.close(fd)
                 raise
             os.close(fd)  # replaced by a compaction while we waited for the lock
-
-
-def _parse(data: bytes) -> dict[str, list[Entry]]:
-    """Output name → its ledger lines, oldest first; torn or foreign lines are passed over."""
-    entries: dict[str, list[Entry]] = {}
-    for raw in data.splitlines():
-        entry = Entry.from_json(raw.decode("ascii", "replace").strip()) if raw.strip() else None
-        if entry is not None:
-            entries.setdefault(entry.output, []).append(entry)
-    return entries
 
 
 class Ledgers:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from whisper_cli.audio.load import STDIN, display_name
 from whisper_cli.batch.inputs import Input
-from whisper_cli.batch.ledger import Claim, InputStamp, Ledgers, State
+from whisper_cli.batch.ledger import Claim, Ledgers, State
+from whisper_cli.batch.ledgerline import InputStamp
 from whisper_cli.batch.outputs import fallback_path
 
 

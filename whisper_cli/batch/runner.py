@@ -22,7 +22,8 @@ from pathlib import Path
 
 from whisper_cli.audio.load import SAMPLE_RATE, STDIN, audio_duration, display_name
 from whisper_cli.batch.jobs import BatchResult, Job, Outcome, Status
-from whisper_cli.batch.ledger import Entry, Ledgers, record_outputs
+from whisper_cli.batch.ledger import Ledgers, record_outputs
+from whisper_cli.batch.ledgerline import Entry
 from whisper_cli.batch.resume import Decision, decide
 from whisper_cli.batch.sinks import AtomicFileSink, StdoutSink, remove_stale_partials, write_error
 from whisper_cli.batch.work import Produced
