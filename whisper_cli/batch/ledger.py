@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from whisper_cli.audio.load import display_name
 from whisper_cli.batch.ledgerline import Entry, parse_lines
 from whisper_cli.batch.sinks import PARTIAL_PREFIX, file_digest
 
@@ -62,23 +63,39 @@ class Ledger:
         self.path = folder / LEDGER_NAME
         self._lock = threading.Lock()
         self._entries: dict[str, list[Entry]] = {}
+        self.unusable: str | None = None  # why no output can be recorded here (a link, a folder)
         self._read()
 
     def _read(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+            st = os.lstat(self.path)
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
                 log.warning("%s: cannot read whisper-cli's ledger (%s)", self.path, exc.strerror)
             return
+        if not stat.S_ISREG(st.st_mode):  # followed, a link could make a run append to any file
+            self._refuse(st.st_mode)
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+        except OSError as exc:
+            log.warning("%s: cannot read whisper-cli's ledger (%s)", self.path, exc.strerror)
+            return
         with open(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                log.warning("%s: not a regular file, not read as whisper-cli's ledger", self.path)
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):  # replaced since the lstat
+                self._refuse(mode)
                 return
             self._entries = parse_lines(f.read())
         lines = sum(map(len, self._entries.values()))
         if lines > COMPACT_OVER and lines > 3 * KEEP_PER_OUTPUT * len(self._entries):
             self._compact()
+
+    def _refuse(self, mode: int) -> None:
+        self.unusable = (
+            f"{display_name(self.path)} is {_kind(mode)}: whisper-cli keeps its ledger only in a "
+            f"regular file, and writes nothing in {display_name(self.folder)} without one"
+        )
 
     def _compact(self) -> None:
         """Rewrite the ledger with the last few lines of each output (it grows with every
@@ -197,6 +214,14 @@ class Ledgers:
     def claim(self, path: Path) -> Claim:
         """Whose the file at ``path`` is."""
         return self.of(path).claim(path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
 
 
 def record_outputs(ledgers: Ledgers, written: list[tuple[Path, Entry]]) -> None:

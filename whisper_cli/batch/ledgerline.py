@@ -74,8 +74,8 @@ class Entry:
                 else InputStamp(str(stamp["path"]), int(stamp["size"]), int(stamp["mtime_ns"])),
                 settings=str(r["settings"]),
             )
-        except (ValueError, KeyError, TypeError):
-            return None
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+            return None  # torn, not ours, or hand-edited past sense ("size": 1e999, deep nesting)
 
 
 def _stamp_json(stamp: InputStamp) -> dict[str, Any]:

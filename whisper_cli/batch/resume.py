@@ -51,6 +51,9 @@ def decide(
     stamps: dict[str, InputStamp | None] = {}
     for fmt, primary in planned.items():
         folder = str(primary.parent)
+        unusable = ledgers.of(primary).unusable
+        if unusable is not None:
+            return Decision(planned, blocked=unusable)
         if folder not in stamps:
             stamps[folder] = None if item.source == STDIN else InputStamp.of(item.source, primary.parent)
         chosen, claim, why = _place(item, primary, ledgers, overwrite=overwrite, reserved=reserved)

@@ -1,0 +1,105 @@
+"""What a ledger may be trusted with across runs: one output name, one input; a ledger that
+is not a regular file or holds hand-edited lines; a report that would take an output's
+folder or be cut; the partial files a killed run leaves.
+
+Real processes and the real tiny.en model on samples/ throughout (the runs that write
+nothing load no model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from tests.conftest import SAMPLES, run_cli
+from whisper_cli.audio.load import load_audio
+from whisper_cli.batch.ledger import LEDGER_NAME
+from whisper_cli.batch.sinks import PARTIAL_PREFIX
+from whisper_cli.core.errors import ExitCode
+
+TINY = ("-m", "tiny.en")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def report_of(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def as_flac(sample: str, path: Path) -> Path:
+    """A sample as FLAC at ``path`` (two recordings can then share one name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, load_audio(str(SAMPLES / sample)), 16000)
+    return path
+
+
+def err(res: subprocess.CompletedProcess) -> str:
+    return res.stderr.decode()
+
+
+def partials(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob(PARTIAL_PREFIX + "*"))
+
+
+# --------------------------------------------------------------------------- the ledger itself
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink", "fifo"])
+def test_a_ledger_that_is_not_a_regular_file_fails_each_input_in_one_line(tmp_path, kind):
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "a.wav")
+    shutil.copy(SAMPLES / "weather.mp3", tmp_path / "b.mp3")
+    ledger = tmp_path / "out" / LEDGER_NAME
+    ledger.parent.mkdir()
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("not whisper-cli's\n")
+    {
+        "folder": ledger.mkdir,
+        "symlink": lambda: ledger.symlink_to(elsewhere),
+        "fifo": lambda: os.mkfifo(ledger),
+    }[kind]()
+    res = run_cli("a.wav", "b.mp3", "-o", "out", *TINY, "--report", "r.json", cwd=tmp_path, timeout=60)
+    assert res.returncode == ExitCode.FAILED, err(res)
+    what = {"folder": "a folder", "symlink": "a symbolic link", "fifo": "a FIFO"}[kind]
+    cause = (
+        f"out/{LEDGER_NAME} is {what}: whisper-cli keeps its ledger only in a regular file, "
+        "and writes nothing in out without one"
+    )
+    assert err(res).splitlines()[:2] == [
+        f"whisper-cli: error: a.wav: {cause}",
+        f"whisper-cli: error: b.mp3: {cause}",
+    ]
+    assert "Traceback" not in err(res) and "WARNING" not in err(res)
+    assert [r["status"] for r in report_of(tmp_path / "r.json")["inputs"]] == ["failed", "failed"]
+    assert elsewhere.read_text() == "not whisper-cli's\n"
+    assert sorted(os.listdir(tmp_path / "out")) == [LEDGER_NAME]
+
+
+def test_hand_edited_ledger_lines_count_as_torn(tmp_path):
+    """`"size": 1e999` and 100,000-deep nesting: passed over like a torn line; the good line
+    still proves the transcript, which is skipped."""
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "hello.wav")
+    assert run_cli("hello.wav", "-o", "out", *TINY, cwd=tmp_path).returncode == 0
+    ledger = tmp_path / "out" / LEDGER_NAME
+    good = ledger.read_text().strip().splitlines()[-1]
+    edited = [
+        good.replace('"size":', '"size":1e999,"was":', 1),
+        good.replace('"mtime_ns":', '"mtime_ns":-1e999,"was":', 1),
+        "[" * 100_000 + "]" * 100_000,
+        '{"output":' * 100_000 + "1" + "}" * 100_000,
+    ]
+    assert all(json.loads(line) for line in edited[:2])  # valid JSON, hand-edited past sense
+    with ledger.open("a") as f:
+        f.write("".join(f"\n{line}" for line in edited) + "\n")
+    res = run_cli("hello.wav", "-o", "out", *TINY, "--report", "r.json", cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, err(res)
+    assert "Traceback" not in err(res)
+    assert report_of(tmp_path / "r.json")["inputs"][0]["status"] == "skipped"
