@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from tests.conftest import SAMPLES, run_cli
+from tests.conftest import SAMPLES, run_cli, sample_text, wer
 from whisper_cli.audio.load import load_audio
 from whisper_cli.batch.ledger import LEDGER_NAME
 from whisper_cli.batch.sinks import PARTIAL_PREFIX
@@ -48,6 +48,48 @@ def err(res: subprocess.CompletedProcess) -> str:
 
 def partials(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob(PARTIAL_PREFIX + "*"))
+
+
+# --------------------------------------------------------------------------- one name, one input
+
+
+def test_a_namesake_from_another_folder_never_replaces_a_transcript(tmp_path):
+    """`whisper-cli monday/ -o notes`, then `tuesday/ -o notes`, both holding rec1.flac: the
+    second is refused (exit 1, one line naming both), Monday's text stays. A renamed or
+    copied-with-its-times folder is the same input; only the same path with new content is
+    "input changed"."""
+    as_flac("hello.wav", tmp_path / "monday/rec1.flac")
+    as_flac("weather.mp3", tmp_path / "tuesday/rec1.flac")
+    first = run_cli("monday", "-o", "notes", *TINY, cwd=tmp_path)
+    assert first.returncode == 0, err(first)
+    notes = tmp_path / "notes/rec1.txt"
+    mondays = digest(notes)
+    assert wer(sample_text("hello.wav"), notes.read_text()) < 0.3
+
+    res = run_cli("tuesday", "-o", "notes", *TINY, "--report", "r.json", cwd=tmp_path)
+    assert res.returncode == ExitCode.FAILED, err(res)
+    line = (
+        "whisper-cli: error: tuesday/rec1.flac: notes/rec1.txt is the transcript of another input, "
+        "monday/rec1.flac; left as it is (use -o DIR, or --overwrite to replace notes/rec1.txt)\n"
+    )
+    assert err(res).startswith(line) and "Traceback" not in err(res)
+    assert digest(notes) == mondays and sorted(os.listdir(tmp_path / "notes")) == [LEDGER_NAME, "rec1.txt"]
+    (record,) = report_of(tmp_path / "r.json")["inputs"]
+    assert record["status"] == "failed" and "another input" in record["error"]
+
+    os.rename(tmp_path / "monday", tmp_path / "mon")  # the same recording, moved
+    shutil.copytree(tmp_path / "mon", tmp_path / "backup")  # and copied with its times
+    for moved in ("mon", "backup"):
+        res = run_cli(moved, "-o", "notes", *TINY, "--report", "r.json", cwd=tmp_path)
+        assert res.returncode == 0, err(res)
+        assert report_of(tmp_path / "r.json")["inputs"][0]["status"] == "skipped"
+    assert digest(notes) == mondays
+
+    as_flac("weather.mp3", tmp_path / "mon/rec1.flac")  # the same path, new content
+    res = run_cli("mon", "-o", "notes", *TINY, "--report", "r.json", cwd=tmp_path)
+    assert res.returncode == 0, err(res)
+    assert report_of(tmp_path / "r.json")["inputs"][0]["reason"] == "input changed"
+    assert wer(sample_text("weather.mp3"), notes.read_text()) < 0.3
 
 
 # --------------------------------------------------------------------------- the ledger itself

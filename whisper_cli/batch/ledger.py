@@ -134,8 +134,9 @@ class Ledger:
             finally:
                 os.close(fd)
 
-    def claim(self, path: Path) -> Claim:
-        """Whose the file at ``path`` (in this folder) is."""
+    def claim(self, path: Path, source: str | None = None) -> Claim:
+        """Whose the file at ``path`` (in this folder) is; among the lines that match its
+        content, the newest that names the input ``source`` (an ``input_path``), else the newest."""
         try:
             st = os.lstat(path)
         except OSError as exc:
@@ -152,10 +153,9 @@ class Ledger:
             digest, _ = file_digest(path)
         except OSError:
             return Claim(State.foreign)
-        for entry in reversed(candidates):  # the newest line that matches
-            if entry.sha256 == digest:
-                return Claim(State.ours, entry)
-        return Claim(State.foreign)
+        matches = [e for e in reversed(candidates) if e.sha256 == digest]
+        mine = [e for e in matches if e.input is not None and e.input.path == source]
+        return Claim(State.ours, (mine or matches)[0]) if matches else Claim(State.foreign)
 
     def record(self, entries: list[Entry]) -> None:
         """Append ``entries`` durably, under an exclusive lock shared with other runs.
@@ -211,9 +211,9 @@ class Ledgers:
                 self._ledgers[key] = Ledger(folder)
             return self._ledgers[key]
 
-    def claim(self, path: Path) -> Claim:
-        """Whose the file at ``path`` is."""
-        return self.of(path).claim(path)
+    def claim(self, path: Path, source: str | None = None) -> Claim:
+        """Whose the file at ``path`` is (see ``Ledger.claim``)."""
+        return self.of(path).claim(path, source)
 
 
 def _kind(mode: int) -> str:

@@ -30,8 +30,12 @@ class InputStamp:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None  # a pipe or a device: what it held cannot be known again
-        real = os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
-        return cls(real, st.st_size, st.st_mtime_ns)
+        return cls(input_path(source, folder), st.st_size, st.st_mtime_ns)
+
+
+def input_path(source: str, folder: Path) -> str:
+    """An input's real path as a ledger line names it: relative to the ledger's real folder."""
+    return os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
 
 
 @dataclass(frozen=True, slots=True)

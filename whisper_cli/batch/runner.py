@@ -101,6 +101,7 @@ class Runner:
         recorded as skipped, those whose outputs cannot be written as failed."""
         reserved = _reserved(jobs)
         todo = []
+        restamp = []  # the ledger lines of inputs that moved, to name where they are now
         cleaned: set[str] = set()
         for index, job in enumerate(jobs):
             if job.targets is None:  # stdout
@@ -120,8 +121,13 @@ class Runner:
                 outcomes[index] = Outcome(
                     job.input, Status.skipped, _names(decision.targets, job), reason=SKIPPED_BECAUSE
                 )
+                restamp.extend(decision.restamp)
             else:
                 todo.append((index, job))
+        try:
+            record_outputs(self.ledgers, restamp)  # one append per folder
+        except OSError as exc:  # a read-only folder: they are still skipped, as the same input
+            log.debug("moved inputs not recorded in the ledger (%s)", exc)
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
         if skipped:
             log.info(
