@@ -145,3 +145,14 @@ def test_hand_edited_ledger_lines_count_as_torn(tmp_path):
     assert res.returncode == 0, err(res)
     assert "Traceback" not in err(res)
     assert report_of(tmp_path / "r.json")["inputs"][0]["status"] == "skipped"
+
+
+def test_a_hand_edited_output_is_redone_because_the_output_changed(tmp_path):
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "hello.wav")
+    assert run_cli("hello.wav", "-o", "out", *TINY, cwd=tmp_path).returncode == 0
+    (tmp_path / "out/hello.txt").write_text("Hello, corrected by hand.\n")
+    res = run_cli("hello.wav", "-o", "out", *TINY, "--report", "r.json", cwd=tmp_path)
+    assert res.returncode == 0, err(res)
+    (record,) = report_of(tmp_path / "r.json")["inputs"]
+    assert record["reason"] == "output changed" and record["outputs"] == ["out/hello.wav.txt"]
+    assert (tmp_path / "out/hello.txt").read_text() == "Hello, corrected by hand.\n"

@@ -134,6 +134,11 @@ class Ledger:
             finally:
                 os.close(fd)
 
+    def named(self, name: str) -> bool:
+        """Whether a line names the output ``name``: whisper-cli wrote a file of that name here."""
+        with self._lock:
+            return name in self._entries
+
     def claim(self, path: Path, source: str | None = None) -> Claim:
         """Whose the file at ``path`` (in this folder) is; among the lines that match its
         content, the newest that names the input ``source`` (an ``input_path``), else the newest."""

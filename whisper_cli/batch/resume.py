@@ -68,6 +68,8 @@ def decide(
         reason = _staleness(claim, stamps[folder], keys[fmt]) if not overwrite else "--overwrite"
         if chosen != primary:
             moved.append((primary, chosen))
+            if reason == "new" and ledgers.of(primary).named(primary.name):
+                reason = "output changed"  # whisper-cli wrote it, then someone else changed it
         targets[fmt] = chosen
         reasons.append(reason)
         entry, stamp = claim.entry, stamps[folder]
