@@ -156,3 +156,23 @@ def test_a_hand_edited_output_is_redone_because_the_output_changed(tmp_path):
     (record,) = report_of(tmp_path / "r.json")["inputs"]
     assert record["reason"] == "output changed" and record["outputs"] == ["out/hello.wav.txt"]
     assert (tmp_path / "out/hello.txt").read_text() == "Hello, corrected by hand.\n"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@pytest.mark.parametrize(
+    ("report", "output_dir"),
+    [("out", "out"), ("out", "out/day1/a"), (f"out/{LEDGER_NAME}", "out")],
+    ids=["the-output-folder", "above-the-output-folder", "the-ledger"],
+)
+def test_a_report_where_the_outputs_folder_goes_is_refused_before_any_work(tmp_path, report, output_dir):
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "hello.wav")
+    if "/" in report:
+        (tmp_path / "out").mkdir()
+    res = run_cli("hello.wav", "-o", output_dir, *TINY, "--report", report, cwd=tmp_path, timeout=60)
+    assert res.returncode == ExitCode.USAGE, err(res)
+    (line,) = err(res).splitlines()
+    assert line.startswith(f"whisper-cli: error: --report {report} is ")
+    assert line.endswith("; give the report another name")
+    assert not (tmp_path / output_dir / "hello.txt").exists()  # nothing transcribed
