@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,22 @@ def test_a_report_where_the_outputs_folder_goes_is_refused_before_any_work(tmp_p
     assert line.startswith(f"whisper-cli: error: --report {report} is ")
     assert line.endswith("; give the report another name")
     assert not (tmp_path / output_dir / "hello.txt").exists()  # nothing transcribed
+
+
+def test_a_report_on_stdout_whose_reader_went_away_exits_1(tmp_path):
+    """`--report - | head -c 100` with a report longer than what the reader takes: the report
+    was cut, as a transcript is when its reader leaves (exit 1, quietly)."""
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "hello.wav")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whisper_cli", "hello.wav", "-o", "out", *TINY, "--report", "-"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    os.close(write)
+    os.close(read)  # the reader went away before the report came
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == ExitCode.FAILED, stderr.decode()
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr and b"Broken pipe" not in stderr
+    assert (tmp_path / "out/hello.txt").exists()

@@ -9,7 +9,6 @@ stdout carries no transcript.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -97,18 +96,23 @@ class ReportTarget:
         if self.path is not None:
             remove_stale_partials(self.path.parent)
 
-    def write(self, document: dict[str, Any]) -> None:
-        """Write the report: atomically to its file, or to stdout.
+    def write(self, document: dict[str, Any]) -> bool:
+        """Write the report: atomically to its file, or to stdout; False when the reader
+        of stdout went away before it had all of it (``--report - | head -c 100``).
 
         Raises:
             OutputError: the file cannot be written.
         """
         if self.path is None:
-            with contextlib.suppress(OSError, ValueError):  # a reader that went away
+            try:
                 sys.stdout.write(json.dumps(document, indent=2) + "\n")
                 sys.stdout.flush()
-            return
+            except (OSError, ValueError):  # EPIPE: the report was cut
+                streams.stdout_to_devnull()
+                return False
+            return True
         write_report(self.path, document)
+        return True
 
 
 def _under(path: str, tree: str) -> bool:

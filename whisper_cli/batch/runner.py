@@ -11,7 +11,6 @@ so does a model that cannot be loaded: the result records why.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -28,6 +27,7 @@ from whisper_cli.batch.resume import Decision, decide
 from whisper_cli.batch.sinks import AtomicFileSink, StdoutSink, remove_stale_partials, write_error
 from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
+from whisper_cli.core import streams
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
 from whisper_cli.decode.language import SURE
@@ -81,7 +81,7 @@ class Runner:
             result.interrupted = True
         except BrokenPipeError:  # the reader of the transcript on stdout went away
             result.stopped_by = "stdout closed"
-            _stdout_to_devnull()
+            streams.stdout_to_devnull()
             for index, outcome in outcomes.items():
                 if outcome.status is Status.interrupted:
                     outcomes[index] = replace(
@@ -273,16 +273,6 @@ def _reserved(jobs: list[Job]) -> set[str]:
     for job in jobs:
         held.update(os.path.abspath(p) for p in (job.targets or {}).values())
     return held
-
-
-def _stdout_to_devnull() -> None:
-    """After a broken pipe, point stdout at /dev/null: the last flush cannot fail (Python docs, SIGPIPE)."""
-    import sys
-
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 def _measure(todo: list[tuple[int, Job]], reporter: Reporter, stop: threading.Event) -> None:
