@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,55 @@ def test_a_report_on_stdout_whose_reader_went_away_exits_1(tmp_path):
     assert proc.returncode == ExitCode.FAILED, stderr.decode()
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr and b"Broken pipe" not in stderr
     assert (tmp_path / "out/hello.txt").exists()
+
+
+# --------------------------------------------------------------------------- partial files
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "whisper_cli", *args, *TINY],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+    )
+
+
+def _wait_for_partial(proc: subprocess.Popen, folder: Path, besides: list[str] = ()) -> str:
+    deadline = time.monotonic() + 120
+    while not (new := [p for p in partials(folder) if p not in besides]):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    return new[0]
+
+
+def test_a_rerun_at_once_removes_a_killed_runs_partial_and_spares_a_live_runs(tmp_path):
+    """SIGKILL mid-file, then a re-run at once (not 10 s later): the killed run's partial file
+    goes. A third run while the re-run is mid-file leaves the re-run's partial alone, and
+    the re-run completes (two runs at once into one folder)."""
+    shutil.copy(SAMPLES / "lecture.flac", tmp_path / "lecture.flac")
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "hello.wav")
+    out = tmp_path / "out"
+    killed = _start(["lecture.flac", "-o", "out"], tmp_path)
+    left = _wait_for_partial(killed, out)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=30)
+    assert partials(out) == [left]
+    ahead = time.time() + 30  # killed just now, by a clock 30 s ahead (a file server's): young
+    os.utime(out / left, (ahead, ahead))  # however slowly the re-run starts on a busy machine
+
+    rerun = _start(["lecture.flac", "-o", "out"], tmp_path)
+    live = _wait_for_partial(rerun, out, besides=[left])
+    assert left not in partials(out)  # removed before the re-run began writing
+    rerun.send_signal(signal.SIGSTOP)  # held mid-file while another run cleans the folder
+    try:
+        other = run_cli("hello.wav", "-o", "out", *TINY, cwd=tmp_path)
+        assert other.returncode == 0, err(other)
+        assert partials(out) == [live]
+    finally:
+        rerun.send_signal(signal.SIGCONT)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr.decode()
+    assert partials(out) == []
+    assert wer(sample_text("lecture.flac"), (out / "lecture.txt").read_text()) < 0.2
+    assert wer(sample_text("hello.wav"), (out / "hello.txt").read_text()) < 0.3

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import logging
 import os
+import secrets
 import stat
 import threading
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from whisper_cli.audio.load import display_name
 from whisper_cli.batch.ledgerline import Entry, parse_lines
-from whisper_cli.batch.sinks import PARTIAL_PREFIX, file_digest
+from whisper_cli.batch.sinks import PARTIAL_PREFIX, create_locked, file_digest
 
 try:
     import fcntl
@@ -106,7 +107,7 @@ class Ledger:
         since replaced by one of ours. Done under the ledger's lock, from what is in it then;
         appenders that opened the old file notice (its inode is gone) and open the new one.
         """
-        tmp = self.folder / f"{PARTIAL_PREFIX}{os.getpid()}-{LEDGER_NAME}"
+        tmp = self.folder / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}-{LEDGER_NAME}"
         with self._lock:
             try:
                 fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
@@ -120,17 +121,18 @@ class Ledger:
                 kept = {name: entries[-KEEP_PER_OUTPUT:] for name, entries in current.items()}
                 lines = (e.line or e.to_json() for entries in kept.values() for e in entries)
                 data = "".join(line + "\n" for line in lines).encode("ascii")
-                with open(tmp, "wb") as out:
+                with open(create_locked(tmp), "wb") as out:  # locked: not taken for a killed run's
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
-                os.chmod(tmp, stat.S_IMODE(os.fstat(fd).st_mode))
-                os.replace(tmp, self.path)
+                    os.fchmod(out.fileno(), stat.S_IMODE(os.fstat(fd).st_mode))
+                    os.replace(tmp, self.path)
                 self._entries = kept
             except OSError as exc:  # a read-only folder, a full disk: the long ledger still serves
                 log.debug("%s: not compacted (%s)", self.path, exc)
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                if not isinstance(exc, FileExistsError):  # that name is not ours
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
             finally:
                 os.close(fd)
 
