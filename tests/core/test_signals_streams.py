@@ -90,18 +90,34 @@ def test_partials_of_a_killed_run_are_removed_by_the_next(tmp_path):
 def test_only_partials_no_live_run_holds_are_stale(tmp_path):
     live = AtomicFileSink(tmp_path / "live.txt")
     live.open().write("being written")
-    young = tmp_path / f"{PARTIAL_PREFIX}young.txt"
-    young.write_text("just created by another run, not yet locked")
     stale = tmp_path / f"{PARTIAL_PREFIX}stale.txt"
-    stale.write_text("left by a killed run")
-    old = time.time() - 60
-    for path in (stale, *tmp_path.glob(f"{PARTIAL_PREFIX}*")):
-        if path != young:
-            os.utime(path, (old, old))
+    stale.write_text("left by a run killed a moment ago")  # no age rule: gone at once
     assert remove_stale_partials(tmp_path) == 1
-    assert not stale.exists() and young.exists()
+    assert not stale.exists()
     live.commit()
     assert (tmp_path / "live.txt").read_text() == "being written"
+
+
+def test_a_partial_taken_for_stale_before_its_lock_is_made_again(tmp_path, monkeypatch):
+    """Another run cleans the folder in the instant between a temp file's creation and its
+    lock: the file goes, and its writer, once it holds the lock, sees that and makes another."""
+    import whisper_cli.batch.sinks as sinks
+
+    real_flock, removed = sinks.fcntl.flock, []
+
+    def flock(fd: int, operation: int) -> None:
+        if not removed:
+            removed.append(None)
+            removed.append(remove_stale_partials(tmp_path))  # the other run, first
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(sinks.fcntl, "flock", flock)
+    sink = AtomicFileSink(tmp_path / "a.txt")
+    sink.open().write("written whole")
+    sink.commit()
+    assert removed == [None, 1]
+    assert (tmp_path / "a.txt").read_text() == "written whole"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
 
 # --------------------------------------------------------------------------- signals while starting

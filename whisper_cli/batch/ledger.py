@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
+import secrets
 import stat
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
-from whisper_cli import __version__
-from whisper_cli.batch.sinks import PARTIAL_PREFIX, file_digest
+from whisper_cli.audio.load import display_name
+from whisper_cli.batch.ledgerline import Entry, parse_lines
+from whisper_cli.batch.sinks import PARTIAL_PREFIX, create_locked, file_digest
 
 try:
     import fcntl
@@ -38,75 +37,6 @@ LEDGER_NAME = ".whisper-cli-ledger.jsonl"
 KEEP_PER_OUTPUT = 3  # lines kept per output name when a ledger is compacted
 COMPACT_OVER = 1000  # lines: a ledger this long with three times the lines it needs is compacted
 _OPEN_FLAGS = os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-@dataclass(frozen=True, slots=True)
-class InputStamp:
-    """An input as a ledger line names it: its real path from the ledger's folder, size and mtime."""
-
-    path: str
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, source: str, folder: Path) -> InputStamp | None:
-        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin)."""
-        try:
-            st = os.stat(source)
-        except (OSError, ValueError):
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a pipe or a device: what it held cannot be known again
-        real = os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
-        return cls(real, st.st_size, st.st_mtime_ns)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One output whisper-cli wrote: its name in the folder, content, input and settings."""
-
-    output: str
-    sha256: str
-    size: int
-    input: InputStamp | None  # None: from stdin or a stream, never taken as done
-    settings: str  # the settings' fingerprint (RunSettings.fingerprint)
-    line: str = field(default="", compare=False)  # as read from the ledger (kept whole by compaction)
-
-    def to_json(self) -> str:
-        """The ledger line (without its newline)."""
-        record: dict[str, Any] = {
-            "output": self.output,
-            "sha256": self.sha256,
-            "size": self.size,
-            "input": None if self.input is None else _stamp_json(self.input),
-            "settings": self.settings,
-            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "by": f"whisper-cli {__version__}",
-        }
-        return json.dumps(record, separators=(",", ":"))  # ASCII: any file name survives
-
-    @classmethod
-    def from_json(cls, line: str) -> Entry | None:
-        """The entry of a ledger line; None for a line that is torn or not ours."""
-        try:
-            r = json.loads(line)
-            stamp = r["input"]
-            return cls(
-                line=line,
-                output=str(r["output"]),
-                sha256=str(r["sha256"]),
-                size=int(r["size"]),
-                input=None
-                if stamp is None
-                else InputStamp(str(stamp["path"]), int(stamp["size"]), int(stamp["mtime_ns"])),
-                settings=str(r["settings"]),
-            )
-        except (ValueError, KeyError, TypeError):
-            return None
-
-
-def _stamp_json(stamp: InputStamp) -> dict[str, Any]:
-    return {"path": stamp.path, "size": stamp.size, "mtime_ns": stamp.mtime_ns}
 
 
 class State(str, Enum):
@@ -134,23 +64,39 @@ class Ledger:
         self.path = folder / LEDGER_NAME
         self._lock = threading.Lock()
         self._entries: dict[str, list[Entry]] = {}
+        self.unusable: str | None = None  # why no output can be recorded here (a link, a folder)
         self._read()
 
     def _read(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+            st = os.lstat(self.path)
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
                 log.warning("%s: cannot read whisper-cli's ledger (%s)", self.path, exc.strerror)
             return
+        if not stat.S_ISREG(st.st_mode):  # followed, a link could make a run append to any file
+            self._refuse(st.st_mode)
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
+        except OSError as exc:
+            log.warning("%s: cannot read whisper-cli's ledger (%s)", self.path, exc.strerror)
+            return
         with open(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                log.warning("%s: not a regular file, not read as whisper-cli's ledger", self.path)
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):  # replaced since the lstat
+                self._refuse(mode)
                 return
-            self._entries = _parse(f.read())
+            self._entries = parse_lines(f.read())
         lines = sum(map(len, self._entries.values()))
         if lines > COMPACT_OVER and lines > 3 * KEEP_PER_OUTPUT * len(self._entries):
             self._compact()
+
+    def _refuse(self, mode: int) -> None:
+        self.unusable = (
+            f"{display_name(self.path)} is {_kind(mode)}: whisper-cli keeps its ledger only in a "
+            f"regular file, and writes nothing in {display_name(self.folder)} without one"
+        )
 
     def _compact(self) -> None:
         """Rewrite the ledger with the last few lines of each output (it grows with every
@@ -161,7 +107,7 @@ class Ledger:
         since replaced by one of ours. Done under the ledger's lock, from what is in it then;
         appenders that opened the old file notice (its inode is gone) and open the new one.
         """
-        tmp = self.folder / f"{PARTIAL_PREFIX}{os.getpid()}-{LEDGER_NAME}"
+        tmp = self.folder / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}-{LEDGER_NAME}"
         with self._lock:
             try:
                 fd = os.open(self.path, os.O_RDONLY | _OPEN_FLAGS)
@@ -171,26 +117,33 @@ class Ledger:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
                 with open(fd, "rb", closefd=False) as f:
-                    current = _parse(f.read())
+                    current = parse_lines(f.read())
                 kept = {name: entries[-KEEP_PER_OUTPUT:] for name, entries in current.items()}
                 lines = (e.line or e.to_json() for entries in kept.values() for e in entries)
                 data = "".join(line + "\n" for line in lines).encode("ascii")
-                with open(tmp, "wb") as out:
+                with open(create_locked(tmp), "wb") as out:  # locked: not taken for a killed run's
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
-                os.chmod(tmp, stat.S_IMODE(os.fstat(fd).st_mode))
-                os.replace(tmp, self.path)
+                    os.fchmod(out.fileno(), stat.S_IMODE(os.fstat(fd).st_mode))
+                    os.replace(tmp, self.path)
                 self._entries = kept
             except OSError as exc:  # a read-only folder, a full disk: the long ledger still serves
                 log.debug("%s: not compacted (%s)", self.path, exc)
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                if not isinstance(exc, FileExistsError):  # that name is not ours
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
             finally:
                 os.close(fd)
 
-    def claim(self, path: Path) -> Claim:
-        """Whose the file at ``path`` (in this folder) is."""
+    def named(self, name: str) -> bool:
+        """Whether a line names the output ``name``: whisper-cli wrote a file of that name here."""
+        with self._lock:
+            return name in self._entries
+
+    def claim(self, path: Path, source: str | None = None) -> Claim:
+        """Whose the file at ``path`` (in this folder) is; among the lines that match its
+        content, the newest that names the input ``source`` (an ``input_path``), else the newest."""
         try:
             st = os.lstat(path)
         except OSError as exc:
@@ -207,10 +160,9 @@ class Ledger:
             digest, _ = file_digest(path)
         except OSError:
             return Claim(State.foreign)
-        for entry in reversed(candidates):  # the newest line that matches
-            if entry.sha256 == digest:
-                return Claim(State.ours, entry)
-        return Claim(State.foreign)
+        matches = [e for e in reversed(candidates) if e.sha256 == digest]
+        mine = [e for e in matches if e.input is not None and e.input.path == source]
+        return Claim(State.ours, (mine or matches)[0]) if matches else Claim(State.foreign)
 
     def record(self, entries: list[Entry]) -> None:
         """Append ``entries`` durably, under an exclusive lock shared with other runs.
@@ -250,16 +202,6 @@ class Ledger:
             os.close(fd)  # replaced by a compaction while we waited for the lock
 
 
-def _parse(data: bytes) -> dict[str, list[Entry]]:
-    """Output name → its ledger lines, oldest first; torn or foreign lines are passed over."""
-    entries: dict[str, list[Entry]] = {}
-    for raw in data.splitlines():
-        entry = Entry.from_json(raw.decode("ascii", "replace").strip()) if raw.strip() else None
-        if entry is not None:
-            entries.setdefault(entry.output, []).append(entry)
-    return entries
-
-
 class Ledgers:
     """The ledgers a run uses, one per output folder, each read once; thread-safe."""
 
@@ -276,9 +218,17 @@ class Ledgers:
                 self._ledgers[key] = Ledger(folder)
             return self._ledgers[key]
 
-    def claim(self, path: Path) -> Claim:
-        """Whose the file at ``path`` is."""
-        return self.of(path).claim(path)
+    def claim(self, path: Path, source: str | None = None) -> Claim:
+        """Whose the file at ``path`` is (see ``Ledger.claim``)."""
+        return self.of(path).claim(path, source)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
 
 
 def record_outputs(ledgers: Ledgers, written: list[tuple[Path, Entry]]) -> None:

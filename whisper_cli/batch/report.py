@@ -9,7 +9,6 @@ stdout carries no transcript.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 from whisper_cli import __version__
 from whisper_cli.audio.load import STDIN, display_name
 from whisper_cli.batch.jobs import BatchResult, Outcome, Status
+from whisper_cli.batch.ledger import LEDGER_NAME
 from whisper_cli.batch.sinks import AtomicFileSink, remove_stale_partials
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.core import streams
@@ -63,7 +63,8 @@ class ReportTarget:
         return cls(real, shown)
 
     def check_against(self, inputs: Iterable[str], outputs: Iterable[Path]) -> None:
-        """The report may be neither an input nor where an output goes.
+        """The report may be neither an input, nor where an output goes, nor a folder the
+        outputs go into (``-o out --report out``: the run would make it), nor their ledger.
 
         Raises:
             UsageError: it is.
@@ -73,28 +74,45 @@ class ReportTarget:
         mine = str(self.path)
         if any(source != STDIN and os.path.realpath(source) == mine for source in inputs):
             raise UsageError(f"--report {self.shown} is one of the inputs; give the report another name")
-        if any(os.path.realpath(path) == mine for path in outputs):
-            raise UsageError(
-                f"--report {self.shown} is where a transcript goes; give the report another name"
-            )
+        folders: set[str] = set()
+        for path in outputs:
+            if os.path.realpath(path) == mine:
+                raise UsageError(
+                    f"--report {self.shown} is where a transcript goes; give the report another name"
+                )
+            folders.add(str(path.parent))
+        for folder in map(os.path.realpath, folders):  # made by the run, if not there yet
+            if folder == mine or folder.startswith(mine + os.sep):
+                raise UsageError(
+                    f"--report {self.shown} is a folder the transcripts go into; give the report another name"
+                )
+            if os.path.join(folder, LEDGER_NAME) == mine:
+                raise UsageError(
+                    f"--report {self.shown} is whisper-cli's ledger; give the report another name"
+                )
 
     def clean(self) -> None:
         """Remove temp files killed runs left beside the report."""
         if self.path is not None:
             remove_stale_partials(self.path.parent)
 
-    def write(self, document: dict[str, Any]) -> None:
-        """Write the report: atomically to its file, or to stdout.
+    def write(self, document: dict[str, Any]) -> bool:
+        """Write the report: atomically to its file, or to stdout; False when the reader
+        of stdout went away before it had all of it (``--report - | head -c 100``).
 
         Raises:
             OutputError: the file cannot be written.
         """
         if self.path is None:
-            with contextlib.suppress(OSError, ValueError):  # a reader that went away
+            try:
                 sys.stdout.write(json.dumps(document, indent=2) + "\n")
                 sys.stdout.flush()
-            return
+            except (OSError, ValueError):  # EPIPE: the report was cut
+                streams.stdout_to_devnull()
+                return False
+            return True
         write_report(self.path, document)
+        return True
 
 
 def _under(path: str, tree: str) -> bool:

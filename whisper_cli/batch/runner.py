@@ -11,7 +11,6 @@ so does a model that cannot be loaded: the result records why.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -22,11 +21,13 @@ from pathlib import Path
 
 from whisper_cli.audio.load import SAMPLE_RATE, STDIN, audio_duration, display_name
 from whisper_cli.batch.jobs import BatchResult, Job, Outcome, Status
-from whisper_cli.batch.ledger import Entry, Ledgers, record_outputs
+from whisper_cli.batch.ledger import Ledgers, record_outputs
+from whisper_cli.batch.ledgerline import Entry
 from whisper_cli.batch.resume import Decision, decide
 from whisper_cli.batch.sinks import AtomicFileSink, StdoutSink, remove_stale_partials, write_error
 from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
+from whisper_cli.core import streams
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
 from whisper_cli.decode.language import SURE
@@ -84,7 +85,7 @@ class Runner:
             result.interrupted = True
         except BrokenPipeError:  # the reader of the transcript on stdout went away
             result.stopped_by = "stdout closed"
-            _stdout_to_devnull()
+            streams.stdout_to_devnull()
             for index, outcome in outcomes.items():
                 if outcome.status is Status.interrupted:
                     outcomes[index] = replace(
@@ -104,6 +105,7 @@ class Runner:
         recorded as skipped, those whose outputs cannot be written as failed."""
         reserved = _reserved(jobs)
         todo = []
+        restamp = []  # the ledger lines of inputs that moved, to name where they are now
         cleaned: set[str] = set()
         for index, job in enumerate(jobs):
             if job.targets is None:  # stdout
@@ -123,8 +125,13 @@ class Runner:
                 outcomes[index] = Outcome(
                     job.input, Status.skipped, _names(decision.targets, job), reason=SKIPPED_BECAUSE
                 )
+                restamp.extend(decision.restamp)
             else:
                 todo.append((index, job))
+        try:
+            record_outputs(self.ledgers, restamp)  # one append per folder
+        except OSError as exc:  # a read-only folder: they are still skipped, as the same input
+            log.debug("moved inputs not recorded in the ledger (%s)", exc)
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
         if skipped:
             log.info(
@@ -278,16 +285,6 @@ def _reserved(jobs: list[Job]) -> set[str]:
     for job in jobs:
         held.update(os.path.abspath(p) for p in (job.targets or {}).values())
     return held
-
-
-def _stdout_to_devnull() -> None:
-    """After a broken pipe, point stdout at /dev/null: the last flush cannot fail (Python docs, SIGPIPE)."""
-    import sys
-
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 def _measure(todo: list[tuple[int, Job]], reporter: Reporter, stop: threading.Event) -> None:

@@ -11,7 +11,6 @@ import secrets
 import stat
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TextIO
 
@@ -25,10 +24,10 @@ except ImportError:  # Windows: stale temp files cannot be told from live ones, 
 log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".whisper-cli-partial-"  # temp files carry it; never mistaken for output
-# A temp file is locked by its writer for its whole life; an unlocked one older than this
-# belongs to a run that was killed (SIGKILL, power loss). The age covers the instant
-# between a temp file's creation and its lock.
-STALE_AFTER = 10.0  # seconds
+# A temp file is locked by its writer for its whole life, so one that is not locked belongs
+# to a run that was killed (SIGKILL, power loss). In the instant between a temp file's
+# creation and its lock another run may take it for stale and remove it: its writer then
+# finds its name gone once it holds the lock, and makes another (AtomicFileSink).
 
 
 class _SharedStdout:
@@ -97,15 +96,14 @@ class AtomicFileSink:
         for _ in range(100):
             self._tmp = self.path.parent / f"{PARTIAL_PREFIX}{secrets.token_hex(4)}{self.path.suffix}"
             try:
-                fd = os.open(self._tmp, _CREATE_FLAGS, 0o600)
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)  # held until committed or discarded: "in use"
-                return fd
+                fd = create_locked(self._tmp)
             except FileExistsError:
-                self._tmp = None  # another file's name: not ours to discard
+                self._tmp = None  # another file's name (or removed by another run): not ours
+                continue
             except OSError:
                 self._tmp = None
                 raise
+            return fd
         raise FileExistsError(errno.EEXIST, "no free temp file name")
 
     def seal(self) -> tuple[str, int]:
@@ -142,6 +140,31 @@ class AtomicFileSink:
         self._tmp = self._file = None
 
 
+def create_locked(path: Path) -> int:
+    """Create the temp file ``path`` (0600, a new file only) and lock it for its whole life.
+
+    Raises:
+        FileExistsError: the name is taken, or another run removed the file as stale
+            before it was locked (nothing of it is left then: make another).
+    """
+    fd = os.open(path, _CREATE_FLAGS, 0o600)
+    if fcntl is None:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until committed or discarded: "in use"
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            raise FileNotFoundError(errno.ENOENT, "removed before it was locked")
+    except FileNotFoundError:
+        os.close(fd)
+        raise FileExistsError(errno.EEXIST, "removed as stale by another run") from None
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return fd
+
+
 def file_digest(path: Path | str) -> tuple[str, int]:
     """SHA-256 and size of a file's content (what the ledger records of an output)."""
     digest = hashlib.sha256()
@@ -156,7 +179,9 @@ def file_digest(path: Path | str) -> tuple[str, int]:
 def remove_stale_partials(folder: Path) -> int:
     """Remove the temp files that killed runs left in ``folder``; return how many.
 
-    A temp file still locked belongs to a live run (this one or another) and is left.
+    A temp file still locked belongs to a live run (this one or another) and is left. One
+    created but not yet locked may go: its writer finds it gone and makes another
+    (``create_locked``), so no age rule is needed and a re-run cleans up at once.
     """
     if fcntl is None:
         return 0
@@ -173,9 +198,11 @@ def remove_stale_partials(folder: Path) -> int:
             continue
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < STALE_AFTER:
+            if not stat.S_ISREG(st.st_mode):
                 continue
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino != st.st_ino:
+                continue  # committed, and the name taken again, since it was opened
             path.unlink()
             removed += 1
         except OSError:  # locked (in use), or gone meanwhile

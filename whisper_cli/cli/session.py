@@ -92,6 +92,7 @@ def _session(settings: RunSettings) -> int:
             result, Reporter(quiet=settings.quiet), ignored=collection.skipped, special=collection.special
         )
     code = int(result.fatal.exit_code) if result.fatal is not None else _exit_code(result, received)
+    whole = True
     if report is not None:
         document = report_document(
             result,
@@ -101,9 +102,11 @@ def _session(settings: RunSettings) -> int:
             special=collection.special,
             subfolders=sum(collection.unentered.values()),
         )
-        report.write(document)
+        whole = report.write(document)  # False: cut by a reader of stdout that went away
     if result.fatal is not None:
         raise result.fatal
+    if not whole and code == ExitCode.OK:
+        return int(ExitCode.FAILED)  # the report's reader went away: as for a transcript's
     return code
 
 

@@ -41,6 +41,20 @@ def _reopen_on_devnull(fd: int, stream: str) -> None:
     setattr(sys, stream, io.TextIOWrapper(io.FileIO(fd, mode, closefd=False), encoding="utf-8"))
 
 
+def stdout_to_devnull() -> None:
+    """After a broken pipe, point stdout at /dev/null: the last flush cannot fail (Python docs, SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    finally:
+        os.close(devnull)
+
+
 def is_closed(stream: str) -> bool:
     """Whether ``stream`` ("stdin", "stdout", "stderr") was closed when the process started."""
     return stream in closed
