@@ -164,3 +164,38 @@ def test_later_parts_are_shorter_when_decoders_take_several():
     bounds = [0, *cut_points(audio, 6, weights), len(audio)]
     lengths = [(b - a) / SAMPLE_RATE for a, b in pairwise(bounds)]
     assert lengths[0] > 45 and lengths[-1] < 30 and sum(lengths) == 240
+
+
+def _long_recording(path):
+    """217 s of the samples' speech: long enough to be cut into up to seven parts."""
+    lecture, rate = sf.read(SAMPLES / "lecture.flac", dtype="float32")
+    hello, _ = sf.read(SAMPLES / "hello.wav", dtype="float32")
+    gap = np.zeros(rate // 2, np.float32)
+    pieces = [lecture, gap, hello, gap, lecture, gap, lecture, gap, hello, gap, lecture]
+    sf.write(path, np.concatenate(pieces), rate)
+    return path
+
+
+@pytest.mark.slow
+def test_the_text_is_the_same_whatever_the_workers_and_threads(tmp_path):
+    """Cut points come from the audio alone: --workers and --cpu-threads change the speed only,
+    so a transcript does not depend on the machine's cores (they are not in the ledger's fingerprint)."""
+    from tests.conftest import run_cli
+
+    long = _long_recording(tmp_path / "long.flac")
+    inputs = [str(long), str(SAMPLES / "lecture.flac")]
+    outputs = {}
+    for workers, threads in (("1", "2"), ("2", "1"), ("3", "1"), ("2", "2")):
+        out = tmp_path / f"w{workers}t{threads}"
+        res = run_cli(
+            *inputs, "-m", "tiny.en", "-f", "txt,srt", "-o", str(out), "--workers", workers, "--cpu-threads", threads
+        )
+        assert res.returncode == 0, res.stderr.decode()
+        outputs[workers, threads] = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    first = outputs["1", "2"]
+    assert sorted(first) == ["lecture.srt", "lecture.txt", "long.srt", "long.txt"]
+    lecture, hello = sample_text("lecture"), sample_text("hello")
+    reference = " ".join([lecture, hello, lecture, lecture, hello, lecture])
+    assert wer(reference, first["long.txt"].decode()) <= 0.1
+    for config, files in outputs.items():
+        assert files == first, f"--workers {config[0]} --cpu-threads {config[1]} wrote other text"
