@@ -12,18 +12,25 @@ import soundfile as sf
 
 from tests.conftest import SAMPLES, sample_text, wer
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo, Word
-from whisper_cli.decode.parallel import SAMPLE_RATE, cut_points, in_parts, part_count, part_weights, shift
+from whisper_cli.decode.parallel import (
+    SAMPLE_RATE,
+    cut_points,
+    in_parts,
+    part_count,
+    part_spans,
+    part_weights,
+    shift,
+)
 from whisper_cli.decode.whisper import _in_english
 
 
-def test_part_count_three_per_worker_of_half_a_minute_or_more():
-    assert part_count(59 * SAMPLE_RATE, 2) == 1
-    assert part_count(60 * SAMPLE_RATE, 2) == 2
-    assert part_count(119 * SAMPLE_RATE, 2) == 3
-    assert part_count(228 * SAMPLE_RATE, 2) == 6
-    assert part_count(600 * SAMPLE_RATE, 2) == 6
-    assert part_count(1800 * SAMPLE_RATE, 2) == 15  # no part longer than two minutes
-    assert part_count(3600 * SAMPLE_RATE, 1) == 1
+def test_part_count_one_per_part_length_and_none_under_half_a_minute():
+    assert part_count(59 * SAMPLE_RATE) == 1
+    assert part_count(60 * SAMPLE_RATE) == 2
+    assert part_count(100 * SAMPLE_RATE) == 3  # 2.5 parts' worth, rounded up
+    assert part_count(119 * SAMPLE_RATE) == 3
+    assert part_count(228 * SAMPLE_RATE) == 6
+    assert part_count(600 * SAMPLE_RATE) == 15  # a ten-minute chunk of a streamed recording
 
 
 def test_cuts_fall_in_the_quiet_gap_near_the_middle():
@@ -64,15 +71,31 @@ def test_parts_stream_in_order_with_shifted_times_and_one_language():
     calls = []
     audio = np.zeros(150 * SAMPLE_RATE, np.float32)
     with ThreadPoolExecutor(2) as pool:
-        info, segments = in_parts(_fake(calls), pool, 2)(audio, DecodeOptions())
+        info, segments = in_parts(_fake(calls), pool)(audio, DecodeOptions())
         segs = list(segments)
     assert info.duration == 150
     assert [s.id for s in segs] == list(range(len(segs)))
     starts = [s.start for s in segs]
     assert starts == sorted(starts) and starts[-1] > 100
-    assert len(calls) == 5 and sum(n for n, _ in calls) == len(audio)
+    assert len(calls) == part_count(len(audio)) == 4 and sum(n for n, _ in calls) == len(audio)
     assert calls[0][1] is None
     assert all(lang == "en" for _, lang in calls[1:])  # later parts use the first part's language
+
+
+def test_the_parts_are_the_same_whatever_the_pool_size():
+    """How many decoders share the parts changes when they are decoded, not where the cuts fall."""
+    rng = np.random.default_rng(2)
+    audio = (0.3 * rng.standard_normal(217 * SAMPLE_RATE)).astype(np.float32)
+    for quiet in (37, 81, 95, 150, 172):  # pauses near, but not at, the even cuts
+        audio[quiet * SAMPLE_RATE : quiet * SAMPLE_RATE + SAMPLE_RATE // 2] *= 0.01
+    seen = {}
+    for threads in (1, 2, 3):
+        calls = []
+        with ThreadPoolExecutor(threads) as pool:
+            list(in_parts(_fake(calls), pool)(audio, DecodeOptions(language="en"))[1])
+        seen[threads] = sorted(n for n, _ in calls)
+    spans = part_spans(audio)
+    assert len(spans) == 5 and seen[1] == seen[2] == seen[3] == sorted(b - a for a, b in spans)
 
 
 def test_an_english_only_model_decodes_every_part_in_english_at_once():
@@ -80,17 +103,17 @@ def test_an_english_only_model_decodes_every_part_in_english_at_once():
     calls = []
     audio = np.zeros(150 * SAMPLE_RATE, np.float32)
     with ThreadPoolExecutor(2) as pool:
-        info, segments = _in_english(in_parts(_fake(calls), pool, 2))(audio, DecodeOptions())
+        info, segments = _in_english(in_parts(_fake(calls), pool))(audio, DecodeOptions())
         list(segments)
         _in_english(_fake(calls))(audio[: 10 * SAMPLE_RATE], DecodeOptions(language="fr"))
     assert info.language == "en"
-    assert [lang for _, lang in calls] == ["en"] * 5 + ["fr"]  # an explicit language is passed on
+    assert [lang for _, lang in calls] == ["en"] * 4 + ["fr"]  # an explicit language is passed on
 
 
 def test_short_audio_and_batched_decoding_are_not_split():
     calls = []
     with ThreadPoolExecutor(2) as pool:
-        fn = in_parts(_fake(calls), pool, 2)
+        fn = in_parts(_fake(calls), pool)
         list(fn(np.zeros(50 * SAMPLE_RATE, np.float32), DecodeOptions())[1])
         list(fn(np.zeros(300 * SAMPLE_RATE, np.float32), DecodeOptions(batch_size=8))[1])
     assert len(calls) == 2
@@ -111,7 +134,7 @@ def test_closing_the_stream_early_stops_later_parts():
         return TranscriptInfo("en", 1.0, len(audio) / SAMPLE_RATE), gen()
 
     with ThreadPoolExecutor(2) as pool:
-        _, segments = in_parts(slow, pool, 2)(np.zeros(200 * SAMPLE_RATE, np.float32), DecodeOptions())
+        _, segments = in_parts(slow, pool)(np.zeros(200 * SAMPLE_RATE, np.float32), DecodeOptions())
         next(segments)
         started.wait(5)
         segments.close()
@@ -150,17 +173,64 @@ def test_a_failing_part_raises_in_the_stream_instead_of_hanging():
         )
 
     with ThreadPoolExecutor(2) as pool:
-        _, segments = in_parts(flaky, pool, 2)(np.zeros(100 * SAMPLE_RATE, np.float32), DecodeOptions())
+        _, segments = in_parts(flaky, pool)(np.zeros(100 * SAMPLE_RATE, np.float32), DecodeOptions())
         with pytest.raises(RuntimeError, match="decoder failed"):
             list(segments)
     assert len(calls) == 3
 
 
 def test_later_parts_are_shorter_when_decoders_take_several():
-    assert part_weights(2, 2) == [1.0, 1.0]
-    weights = part_weights(6, 2)
+    assert part_weights(2) == [1.0, 1.0]
+    weights = part_weights(6)
     assert weights[0] == 2 * weights[-1] and weights == sorted(weights, reverse=True)
     audio = (0.3 * np.random.default_rng(1).standard_normal(240 * SAMPLE_RATE)).astype(np.float32)
     bounds = [0, *cut_points(audio, 6, weights), len(audio)]
     lengths = [(b - a) / SAMPLE_RATE for a, b in pairwise(bounds)]
     assert lengths[0] > 45 and lengths[-1] < 30 and sum(lengths) == 240
+
+
+def _long_recording(path):
+    """217 s of the samples' speech: long enough to be cut into up to seven parts."""
+    lecture, rate = sf.read(SAMPLES / "lecture.flac", dtype="float32")
+    hello, _ = sf.read(SAMPLES / "hello.wav", dtype="float32")
+    gap = np.zeros(rate // 2, np.float32)
+    pieces = [lecture, gap, hello, gap, lecture, gap, lecture, gap, hello, gap, lecture]
+    sf.write(path, np.concatenate(pieces), rate)
+    return path
+
+
+@pytest.mark.slow
+def test_the_text_is_the_same_whatever_the_workers_and_threads(tmp_path):
+    """Cut points come from the audio alone: --workers and --cpu-threads change the speed only,
+    so a transcript does not depend on the machine's cores (they are not in the ledger's fingerprint)."""
+    from tests.conftest import run_cli
+
+    long = _long_recording(tmp_path / "long.flac")
+    inputs = [str(long), str(SAMPLES / "lecture.flac")]
+    outputs = {}
+    for workers, threads in (("1", "2"), ("2", "1"), ("3", "1"), ("2", "2")):
+        out = tmp_path / f"w{workers}t{threads}"
+        res = run_cli(
+            *inputs,
+            "-m",
+            "tiny.en",
+            "-f",
+            "txt,srt",
+            "-o",
+            str(out),
+            "--workers",
+            workers,
+            "--cpu-threads",
+            threads,
+        )
+        assert res.returncode == 0, res.stderr.decode()
+        outputs[workers, threads] = {
+            p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")
+        }
+    first = outputs["1", "2"]
+    assert sorted(first) == ["lecture.srt", "lecture.txt", "long.srt", "long.txt"]
+    lecture, hello = sample_text("lecture"), sample_text("hello")
+    reference = " ".join([lecture, hello, lecture, lecture, hello, lecture])
+    assert wer(reference, first["long.txt"].decode()) <= 0.1
+    for config, files in outputs.items():
+        assert files == first, f"--workers {config[0]} --cpu-threads {config[1]} wrote other text"

@@ -8,18 +8,16 @@ text inside each part), so accuracy stays that of sequential decoding, unlike ba
 decoding of short VAD chunks. The first part streams live; later parts are decoded
 in the background and follow as soon as the part before them is done.
 
-There are more parts than decoders (three per decoder while parts average 30 s or
-more), shorter and shorter: the time a part takes depends on how much speech it holds,
-and with one part per decoder the one that finishes first would sit idle while the
-other finishes. On ../shared/eval's 227.6 s long-form file with two decoders, two parts
-took 10.1 s, six equal ones 7.5-9.1 s and six falling from 50 to 25 s 8.3 s, in runs
-where six equal ones took 9.1 s; WER moved by cut placement alone (4.8-8.1 %), around
-sequential decoding's 6.1 %.
+Where the cuts fall depends on the audio alone, never on how many decoders there are:
+a part's text depends on where it starts and ends, so cuts chosen per decoder count
+made ``--workers`` (and, through its default, the machine's cores) change the words.
+A recording is cut into parts of about PART_SECONDS, falling in length from about 4/3
+to 2/3 of that, so the parts a pool decodes last, while a decoder may already be idle,
+are short; one decoder takes the same parts one after another.
 """
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -32,29 +30,31 @@ import numpy as np
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo, retimed
 
 SAMPLE_RATE = 16_000
-MIN_PART_SECONDS = 30.0  # a part shorter than this costs more in lost context than it gains
-MAX_PART_SECONDS = 120.0  # longer recordings get more parts, so the last one to finish is short
-PARTS_PER_WORKER = 3
+PART_SECONDS = 40.0  # a part's mean length: see docs/performance.md for the lengths measured
+MIN_PART_SECONDS = 30.0  # recordings under twice this are one part; no part's mean is shorter
 SEARCH_SECONDS = 8.0  # look this far either side of an even cut for the quietest moment
 _FRAME = 320  # 20 ms frames for the loudness envelope
 _QUIET_FRAMES = 25  # the quiet moment: the lowest mean energy over 0.5 s
 
 
-def part_count(samples: int, workers: int) -> int:
-    """How many parts a recording of ``samples`` is cut into for ``workers`` decoders."""
-    if workers <= 1:
-        return 1
+def part_count(samples: int) -> int:
+    """How many parts a recording of ``samples`` is cut into: about one per PART_SECONDS."""
     seconds = samples / SAMPLE_RATE
-    wanted = max(workers * PARTS_PER_WORKER, math.ceil(seconds / MAX_PART_SECONDS))
-    return max(1, min(wanted, int(seconds // MIN_PART_SECONDS)))
+    return max(1, min(int(seconds / PART_SECONDS + 0.5), int(seconds // MIN_PART_SECONDS)))
 
 
-def part_weights(parts: int, workers: int) -> list[float]:
-    """Relative part lengths: equal when each decoder gets one part; otherwise falling
-    from 2 to 1, so the parts decoded last, while a decoder may already be idle, are short."""
-    if parts <= workers or parts == 1:
+def part_weights(parts: int) -> list[float]:
+    """Relative part lengths: two equal halves, or, for three parts or more, falling from
+    2 to 1, so the parts decoded last, while a decoder may already be idle, are short."""
+    if parts <= 2:
         return [1.0] * parts
     return [2.0 - k / (parts - 1) for k in range(parts)]
+
+
+def part_spans(audio: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) sample offsets of the parts ``audio`` is cut into; the audio alone decides."""
+    parts = part_count(len(audio))
+    return list(pairwise([0, *cut_points(audio, parts, part_weights(parts)), len(audio)]))
 
 
 def cut_points(audio: np.ndarray, parts: int, weights: list[float] | None = None) -> list[int]:
@@ -88,21 +88,20 @@ def shift(segment: Segment, seconds: float, new_id: int, seek_frames: int) -> Se
     return retimed(segment, lambda t: t + seconds, id=new_id, seek=segment.seek + seek_frames)
 
 
-def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor, workers: int) -> TranscribeFn:
-    """A TranscribeFn that decodes recordings long enough to split on ``workers`` decoders.
+def in_parts(transcribe: TranscribeFn, pool: ThreadPoolExecutor) -> TranscribeFn:
+    """A TranscribeFn that cuts recordings long enough into parts (``part_spans``).
 
-    Every part is decoded on ``pool`` (which bounds how many run at once); the caller
-    reads the parts' segments in order, each as soon as its decoder produces it.
+    Every part is decoded on ``pool`` (its threads bound how many run at once, not where
+    the cuts fall); the caller reads the parts' segments in order, each as soon as its
+    decoder produces it.
     """
 
     def transcribe_parts(
         audio: np.ndarray, options: DecodeOptions
     ) -> tuple[TranscriptInfo, Iterator[Segment]]:
-        parts = part_count(len(audio), workers) if options.batch_size <= 1 else 1
-        if parts == 1:
+        spans = part_spans(audio) if options.batch_size <= 1 else [(0, len(audio))]
+        if len(spans) == 1:
             return transcribe(audio, options)
-        bounds = [0, *cut_points(audio, parts, part_weights(parts, workers)), len(audio)]
-        spans = list(pairwise(bounds))
         cancel = threading.Event()
         first = _Part(transcribe, audio[: spans[0][1]], options, cancel)
         futures = [pool.submit(first.run)]

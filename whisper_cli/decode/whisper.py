@@ -70,8 +70,9 @@ def get_whisper(
         compute_type: int8, float16, …; "default"/"auto" picks the best for the device.
         device: "cpu", "cuda" or "auto".
         cpu_threads: threads per model instance; 0 picks for this machine.
-        workers: decoders that run at once: files transcribed in parallel, and long
-            recordings cut into that many parts decoded in parallel.
+        workers: decoders that run at once: files transcribed in parallel, and the
+            parts of a long recording decoded in parallel. The speed changes, never the
+            text: where a recording is cut depends on its audio alone.
         download: whether a model that is not on disk may be fetched from the hub.
 
     Raises:
@@ -97,10 +98,10 @@ def get_whisper(
     # Short recordings decoded together; any that fails the engine's own quality checks
     # (its temperature fallback) is decoded again alone, exactly as above.
     clips = clips_pipeline(make_transcribe_clips(whisper, pipelines), transcribe, identify=identify)
-    if workers > 1:
-        # Long recordings are cut at quiet moments and the parts decoded at once.
-        pool = ThreadPoolExecutor(workers, thread_name_prefix="whisper-cli-part")
-        transcribe = in_parts(transcribe, pool, workers)
+    # Long recordings are cut at quiet moments, whatever the worker count (so the text
+    # does not depend on it), and up to ``workers`` parts are decoded at once.
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="whisper-cli-part")
+    transcribe = in_parts(transcribe, pool)
     if not whisper.model.is_multilingual:
         # The language is known, so the later parts need not wait for the first to find it.
         transcribe = _in_english(transcribe)
