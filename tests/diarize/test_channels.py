@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ def test_each_channel_is_one_speaker_despite_bleed() -> None:
     score = der(reference, turns)
     assert score.confusion == 0.0
     assert score.rate <= 0.02, score
-    assert all(a.end <= b.start for a, b in zip(turns, turns[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(turns))
     assert all(t.end > t.start for t in turns)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def der(
     shared = np.zeros((len(ref_ids), len(hyp_ids)))
     scored = missed = false_alarm = 0.0
     pieces: list[tuple[float, list[int], list[int]]] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         mid, dur = (a + b) / 2, b - a
         if dur <= 0 or any(abs(mid - e) < collar for e in edges):
             continue
