@@ -1,4 +1,5 @@
-"""Tab-separated values: ``start``, ``end`` (integer milliseconds) and ``text``.
+"""Tab-separated values: ``start``, ``end`` (integer milliseconds) and ``text``; with
+--diarize a fourth column, ``speaker``.
 
 Integer milliseconds, as in openai-whisper, so no locale reads a decimal comma; tabs
 and newlines in the text become spaces so that every row has three fields.
@@ -23,7 +24,7 @@ class TsvWriter:
 
     def start(self, info: TranscriptInfo) -> None:
         """Write the header row."""
-        self.file.write("start\tend\ttext\n")
+        self.file.write("start\tend\ttext\tspeaker\n" if self.options.speakers else "start\tend\ttext\n")
         self.file.flush()
 
     def write(self, segment: Segment) -> None:
@@ -31,11 +32,12 @@ class TsvWriter:
         if not segment.text.strip():
             return
         words = segment.words if self.options.tsv_words and segment.words else ()
-        rows = [(w.start, w.end, text) for w in words if (text := one_line(w.word))]
+        rows = [(w.start, w.end, text, w.speaker) for w in words if (text := one_line(w.word))]
         if not rows:
-            rows = [(segment.start, segment.end, one_line(segment.text))]
-        for start, end, text in rows:
-            self.file.write(f"{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}\n")
+            rows = [(segment.start, segment.end, one_line(segment.text), segment.speaker)]
+        for start, end, text, speaker in rows:
+            label = f"\t{speaker or ''}" if self.options.speakers else ""
+            self.file.write(f"{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}{label}\n")
         self.file.flush()
 
     def finish(self) -> None:

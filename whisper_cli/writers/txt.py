@@ -1,4 +1,4 @@
-"""Plain text: one line per segment."""
+"""Plain text: one line per segment; with speakers, one line per turn, ``SPEAKER_1: …``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ from whisper_cli.writers.text import one_line
 
 
 class TxtWriter:
-    """One line per segment, whitespace collapsed; blank segments are dropped."""
+    """One line per segment, whitespace collapsed; blank segments are dropped.
+
+    Labelled segments (--diarize) are joined into one line per speaker turn, which starts
+    with the label; the line is written as each segment comes and ended at the next
+    change of speaker (or at the end).
+    """
 
     def __init__(self, file: TextIO, options: WriterOptions) -> None:
         self.file = file
         self.options = options
+        self._speaker: str | None = None  # of the line left open, if any
 
     def start(self, info: TranscriptInfo) -> None:
         """Nothing precedes the text."""
@@ -22,10 +28,25 @@ class TxtWriter:
     def write(self, segment: Segment) -> None:
         """Write the segment's text as one line and flush."""
         text = one_line(segment.text)
-        if text:
-            self.file.write(text + "\n")
-            self.file.flush()
+        if not text:
+            return
+        if segment.speaker is not None and segment.speaker == self._speaker:
+            self.file.write(" " + text)  # the same speaker goes on
+        else:
+            self._end_line()
+            if segment.speaker is None:
+                self.file.write(text + "\n")
+            else:
+                self.file.write(f"{segment.speaker}: {text}")
+                self._speaker = segment.speaker
+        self.file.flush()
 
     def finish(self) -> None:
-        """Flush; every line is already written."""
+        """End the open line, if any, and flush; every line is already written."""
+        self._end_line()
         self.file.flush()
+
+    def _end_line(self) -> None:
+        if self._speaker is not None:
+            self.file.write("\n")
+            self._speaker = None
