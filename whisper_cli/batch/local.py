@@ -17,7 +17,7 @@ import numpy as np
 
 from whisper_cli.batch.jobs import Job, Outcome, Status
 from whisper_cli.batch.runner import Runner
-from whisper_cli.batch.work import LongAudio, Produced, read_input, transcribed
+from whisper_cli.batch.work import LongAudio, Produced, labeller, read_input, transcribed
 from whisper_cli.core.errors import AudioError
 from whisper_cli.core.transcript import ClipsFn, Segment, TranscribeFn, TranscriptInfo
 from whisper_cli.decode.crossfile import fits
@@ -133,9 +133,11 @@ class LocalExecutor:
         def produce() -> Produced:
             if isinstance(audio, AudioError):
                 raise audio
+            labels = labeller(audio, self.runner.diarize, job.input.source, job.input.name)
             if result is not None:
-                return Produced(result[0], iter(result[1]))
-            return transcribed(audio, transcribe, self.runner.decode)
+                segments = iter(result[1])
+                return Produced(result[0], segments if labels is None else labels.label(segments))
+            return transcribed(audio, transcribe, self.runner.decode, labels)
 
         return self.runner.deliver(index, job, produce)
 

@@ -28,7 +28,7 @@ from whisper_cli.batch.sinks import AtomicFileSink, StdoutSink, remove_stale_par
 from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
-from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Segment, TranscriptInfo
 from whisper_cli.writers import WriterOptions, make_writer
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Runner:
     workers: int = 1
     overwrite: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # format → the settings' fingerprint
+    diarize: DiarizeOptions | None = None  # --diarize: executors label the segments (batch/work.py)
     ledgers: Ledgers = field(default_factory=Ledgers)
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
     _decisions: dict[int, Decision] = field(default_factory=dict)
@@ -137,7 +138,9 @@ class Runner:
                     "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
                 )
             self.reporter.start_file(key, job.input.name, info.duration)
-            targets = self._write(index, job, info, produced.segments)
+            targets, speakers = self._write(index, job, info, produced.segments)
+            if self.diarize is not None:
+                log.info("%s: %d speaker(s)", job.input.name, len(speakers))
             self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
@@ -165,16 +168,17 @@ class Runner:
             seconds=time.monotonic() - started + produced.seconds,
             reason=self._decisions[index].reason if index in self._decisions else "new",
             node=produced.node,
+            speakers=None if self.diarize is None else len(speakers),
         )
 
     def _write(
         self, index: int, job: Job, info: TranscriptInfo, segments: Iterator[Segment]
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], set[str]]:
         """Stream segments into every format's writer; commit all, or discard all.
 
-        Returns the names written. Each file's ledger line is appended before the files
-        are renamed into place, so whatever is on disk under an output's name is either
-        proven whisper-cli's or left as it was.
+        Returns the names written and the speakers labelled (--diarize). Each file's ledger
+        line is appended before the files are renamed into place, so whatever is on disk
+        under an output's name is either proven whisper-cli's or left as it was.
         """
         decision = self._decisions.get(index)
         targets = None if job.targets is None else (decision.targets if decision else job.targets)
@@ -185,11 +189,14 @@ class Runner:
                 make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks, strict=True)
             ]
             _each(writers, sinks, lambda w: w.start(info))
+            speakers: set[str] = set()
             for segment in segments:
                 if self.stop.is_set():
                     raise _Stop
                 _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
                 self.reporter.advance(job.input.source, segment.end)
+                if segment.speaker is not None and segment.text.strip():
+                    speakers.add(segment.speaker)
             _each(writers, sinks, lambda w: w.finish())
             if targets is not None and decision is not None:
                 self._record(job, decision, sinks)
@@ -199,7 +206,7 @@ class Runner:
             for sink in sinks:
                 sink.discard()
             raise
-        return _names(targets, job)
+        return _names(targets, job), speakers
 
     def _record(self, job: Job, decision: Decision, sinks: list) -> None:
         """Seal every file and append its ledger line (before any is renamed into place)."""

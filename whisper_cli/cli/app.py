@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from whisper_cli.cli import completion, options
+from whisper_cli.cli import speakers as speaker_options
 from whisper_cli.cli.models import models_app
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
@@ -42,6 +43,7 @@ app = typer.Typer(
 
 @app.command(
     "transcribe",
+    cls=speaker_options.TranscribeCommand,
     epilog="Other command: `whisper-cli models` lists the models. "
     "Shell completion (bash, zsh, fish): `whisper-cli --install-completion`.",
 )
@@ -75,6 +77,10 @@ def transcribe_command(
     min_cue_duration: options.MinCueDuration = None,
     highlight_words: options.HighlightWords = False,
     tsv_words: options.TsvWords = False,
+    diarize: speaker_options.Diarize = None,
+    speakers: speaker_options.Speakers = None,
+    min_speakers: speaker_options.MinSpeakers = None,
+    max_speakers: speaker_options.MaxSpeakers = None,
     live: options.Live = False,
     raw_format: options.RawFormat = None,
     raw_rate: options.RawRate = None,

@@ -70,7 +70,9 @@ class Pool:
         from whisper_cli.cluster.worker import Worker
 
         self.ray, self.runner, self.address, self.outcomes = ray, runner, address, outcomes
-        self.new_actor = functools.partial(ray.remote(Worker).options(**options).remote, spec, decode)
+        self.new_actor = functools.partial(
+            ray.remote(Worker).options(**options).remote, spec, decode, runner.diarize
+        )
         self.waiting: deque[_Task] = deque()
         self.loading: dict[Any, _Actor] = {}  # load() call → actor
         self.calls: dict[Any, tuple[_Actor, _Task]] = {}  # run() call → actor, task
