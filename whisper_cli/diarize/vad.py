@@ -42,35 +42,79 @@ class SpeechProbs:
         return self.feed(np.zeros(VAD_FRAME - self._rest.size, np.float32))
 
 
-def speech_mask(
-    probs: np.ndarray, *, on: float = 0.5, off: float = 0.35, min_silence: int = 8, min_speech: int = 4
-) -> np.ndarray:
-    """Speech (True) per VAD frame: hysteresis between ``on`` and ``off``, then short gaps and blips removed.
+MIN_SILENCE = 8  # VAD frames (256 ms): a shorter pause between speech is speech
+MIN_SPEECH = 4  # VAD frames (128 ms): a shorter burst of speech is not speech
+ON, OFF = 0.5, 0.35  # hysteresis: speech starts at ON and ends below OFF
 
-    ``min_silence`` and ``min_speech`` are in 32 ms frames (defaults: 256 ms and 128 ms).
+
+class SpeechGate:
+    """Speech (True) or not per VAD frame, decided as probabilities stream in.
+
+    Hysteresis between ``ON`` and ``OFF``; then a pause shorter than ``MIN_SILENCE`` between two
+    stretches of speech becomes speech (a pause at either end of the stream stays a pause), and a
+    stretch shorter than ``MIN_SPEECH`` becomes silence. Decisions lag the input by less than
+    ``MIN_SILENCE + MIN_SPEECH`` frames; they do not depend on how the input is split into blocks.
     """
-    probs = np.asarray(probs, np.float32)
-    mask = np.zeros(probs.size, bool)
-    active = False
-    for i, p in enumerate(probs):
-        if p >= on:
-            active = True
-        elif p < off:
-            active = False
-        mask[i] = active
-    return _drop_short(_drop_short(mask, False, min_silence), True, min_speech)
+
+    def __init__(self) -> None:
+        self._active = False  # hysteresis state
+        self._seen_speech = False  # stage A: a pause before any speech is never filled
+        self._pause = 0  # stage A: frames of a pause after speech, not yet decided
+        self._long_pause = False  # stage A: the current pause is already known to be a pause
+        self._burst = 0  # stage B: frames of speech not yet known to be long enough
+        self._kept = False  # stage B: the current stretch of speech is long enough
+
+    def push(self, probs: np.ndarray) -> np.ndarray:
+        """Decisions for the frames that became final with ``probs``."""
+        out: list[bool] = []
+        for p in np.asarray(probs, np.float32).tolist():
+            if p >= ON:
+                self._active = True
+            elif p < OFF:
+                self._active = False
+            self._fill_gaps(self._active, out)
+        return np.array(out, bool)
+
+    def close(self) -> np.ndarray:
+        """Decisions for the frames still held back, at the end of the stream."""
+        out: list[bool] = []
+        for _ in range(self._pause):
+            self._drop_bursts(False, out)
+        self._pause = 0
+        out += [False] * self._burst
+        self._burst = 0
+        return np.array(out, bool)
+
+    def _fill_gaps(self, speech: bool, out: list[bool]) -> None:
+        if speech:
+            for _ in range(self._pause):  # a short pause between speech: speech
+                self._drop_bursts(True, out)
+            self._pause, self._long_pause, self._seen_speech = 0, False, True
+            self._drop_bursts(True, out)
+        elif not self._seen_speech or self._long_pause:
+            self._drop_bursts(False, out)
+        else:
+            self._pause += 1
+            if self._pause >= MIN_SILENCE:
+                for _ in range(self._pause):
+                    self._drop_bursts(False, out)
+                self._pause, self._long_pause = 0, True
+
+    def _drop_bursts(self, speech: bool, out: list[bool]) -> None:
+        if speech:
+            if self._kept:
+                out.append(True)
+                return
+            self._burst += 1
+            if self._burst >= MIN_SPEECH:
+                out += [True] * self._burst
+                self._burst, self._kept = 0, True
+            return
+        out += [False] * (self._burst + 1)  # a burst that ended short is silence
+        self._burst, self._kept = 0, False
 
 
-def _drop_short(mask: np.ndarray, value: bool, shortest: int) -> np.ndarray:
-    """``mask`` with interior runs of ``value`` shorter than ``shortest`` flipped."""
-    out = mask.copy()
-    if out.size == 0:
-        return out
-    change = np.flatnonzero(np.diff(out.astype(np.int8))) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [out.size]))
-    for s, e in zip(starts, ends, strict=True):
-        interior = value or (s > 0 and e < out.size)  # silence at the edges is real silence
-        if out[s] == value and e - s < shortest and interior:
-            out[s:e] = not value
-    return out
+def speech_mask(probs: np.ndarray) -> np.ndarray:
+    """Speech (True) per VAD frame of a whole stream of probabilities (see ``SpeechGate``)."""
+    gate = SpeechGate()
+    return np.concatenate((gate.push(probs), gate.close()))
