@@ -57,7 +57,9 @@ def timed(args: list[str]) -> tuple[float, float | None, float]:
 
 
 def engine_alone() -> tuple[float, float]:
-    """The speaker engine on the whole file, in this process: (wall s, CPU s)."""
+    """The speaker engine on the whole file, in this process: (wall s, CPU s); numpy's BLAS on
+    one thread, as the whisper-cli entry point sets it."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import soundfile as sf
 
     from whisper_cli.diarize.speakers import diarize
@@ -67,7 +69,7 @@ def engine_alone() -> tuple[float, float]:
     wall, cpu = time.monotonic(), time.process_time()
     turns = diarize(audio)
     wall, cpu = time.monotonic() - wall, time.process_time() - cpu
-    print(f"speaker engine alone: {len(turns)} turns, {len({t.speaker for t in turns})} speakers")
+    print(f"speaker engine alone: {len(turns)} turns, {len({t.speaker for t in turns})} speakers found")
     return wall, cpu
 
 
@@ -82,11 +84,12 @@ def main() -> None:
         print(f"skipped: {LONG} is not there")
         return
     print(f"file {LONG.name}, model {args.model}, {len(os.sched_getaffinity(0))} cores")
-    print(f"load average before: {os.getloadavg()}")
+    print(f"load average before: {os.getloadavg()}", flush=True)
     runs: dict[str, list[tuple[float, float | None, float]]] = {name: [] for name in CONFIGS}
     for _ in range(args.repeat):
         for name, extra in CONFIGS.items():
             runs[name].append(timed([str(LONG), "-m", args.model, *extra]))
+            print(f"  {name}: wall {runs[name][-1][0]:.2f} s, CPU {runs[name][-1][2]:.2f} s", flush=True)
     print(f"load average after: {os.getloadavg()}")
     print(f"{'config':<8} {'wall s':>7} {'first s':>8} {'CPU s':>7} {'wall vs plain':>14}")
     for name, results in runs.items():
