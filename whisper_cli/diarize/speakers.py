@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from whisper_cli.diarize.cluster import centroids, speakers
-from whisper_cli.diarize.encoder import PARTIAL_FRAMES, load_weights
+from whisper_cli.diarize.encoder import PARTIAL_FRAMES, session
 from whisper_cli.diarize.frontend import Frontend
 from whisper_cli.diarize.mel import HOP, SAMPLE_RATE
 from whisper_cli.diarize.turns import SpeakerCount, Turn, fill_short
@@ -22,7 +22,7 @@ class Diarizer:
     """Speaker turns of one recording, fed block by block (never holds the whole audio)."""
 
     def __init__(self, count: SpeakerCount = SpeakerCount()) -> None:
-        load_weights()  # loaded once per process, cached
+        session()  # the weights and the ONNX graph: built once per process, cached
         self.count = count
         self._front = Frontend(STEP)
 
