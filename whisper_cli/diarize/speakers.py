@@ -16,12 +16,13 @@ STEP = 75  # frames (0.75 s) between the starts of embedded windows on the speec
 BLOCK = 10  # frames (0.1 s): the resolution of the labels
 SHORTEST = 4  # blocks: a speaker run shorter than 0.4 s inside speech joins its neighbours
 _FRAME_S = HOP / SAMPLE_RATE
+ANY_COUNT = SpeakerCount()  # the count is found
 
 
 class Diarizer:
     """Speaker turns of one recording, fed block by block (never holds the whole audio)."""
 
-    def __init__(self, count: SpeakerCount = SpeakerCount()) -> None:
+    def __init__(self, count: SpeakerCount = ANY_COUNT) -> None:
         session()  # the weights and the ONNX graph: built once per process, cached
         self.count = count
         self._front = Frontend(STEP)
@@ -43,7 +44,7 @@ class Diarizer:
         return _turns(blocks, front.runs)
 
 
-def diarize(audio: np.ndarray, count: SpeakerCount = SpeakerCount()) -> list[Turn]:
+def diarize(audio: np.ndarray, count: SpeakerCount = ANY_COUNT) -> list[Turn]:
     """Speaker turns of a whole 16 kHz mono recording."""
     diarizer = Diarizer(count)
     audio = np.asarray(audio, np.float32).reshape(-1)
