@@ -7,7 +7,7 @@ import numpy as np
 from whisper_cli.diarize.turns import SpeakerCount
 
 THRESHOLD = 0.35  # cosine distance: clusters further apart than this are different speakers
-MIN_SHARE = 0.04  # a cluster with less than this share of the windows is not a speaker of its own
+MIN_SHARE = 0.06  # a cluster with less than this share of the windows is not a speaker of its own
 MAX_ITEMS = 600  # at most this many windows are clustered; the rest join the nearest centroid
 
 
@@ -52,7 +52,7 @@ def centroids(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def speakers(points: np.ndarray, count: SpeakerCount, *, threshold: float = THRESHOLD) -> np.ndarray:
+def speakers(points: np.ndarray, count: SpeakerCount, *, threshold: float | None = None) -> np.ndarray:
     """A speaker label per embedding; labels are 0..k-1.
 
     Average linkage on cosine distance over at most ``MAX_ITEMS`` evenly spaced embeddings; the
@@ -63,6 +63,7 @@ def speakers(points: np.ndarray, count: SpeakerCount, *, threshold: float = THRE
     n = len(points)
     if n == 0:
         return np.zeros(0, int)
+    threshold = THRESHOLD if threshold is None else threshold
     pick = np.unique(np.linspace(0, n - 1, min(n, MAX_ITEMS)).round().astype(int))
     sample = points[pick]
     m = len(sample)
