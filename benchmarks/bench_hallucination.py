@@ -1,4 +1,4 @@
-"""Words invented on non-speech, and loops on long files, before and after whisper_cli.guards.
+"""Words invented on non-speech, and loops on long files, before and after whisper_cli.decode.guards.
 
 Non-speech signals are synthesized (silence, noise, hum, tones, beeps, music-like chords
 and melody, sung vowels, reversed speech) and transcribed by the real model under three
@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import normalise, sample_text, wer  # noqa: E402
-from whisper_cli.audio import SAMPLE_RATE as SR  # noqa: E402
-from whisper_cli.audio import load_audio  # noqa: E402
-from whisper_cli.guards import MAX_REPEATS, guard, repeated_ngram  # noqa: E402
-from whisper_cli.transcript import DecodeOptions  # noqa: E402
+from whisper_cli.audio.load import SAMPLE_RATE as SR  # noqa: E402
+from whisper_cli.audio.load import load_audio  # noqa: E402
+from whisper_cli.core.transcript import DecodeOptions  # noqa: E402
+from whisper_cli.decode.guards import MAX_REPEATS, guard, repeated_ngram  # noqa: E402
 
 SETTINGS = {
     "vad": DecodeOptions(language="en"),
@@ -264,14 +264,15 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["non-speech", "speech", "long"])
     args = parser.parse_args()
 
-    from whisper_cli.model import ModelSpec, _make_transcribe, load_model
+    from whisper_cli.decode.adapter import make_transcribe
+    from whisper_cli.decode.whisper import ModelSpec, load_model
 
     logging.getLogger("whisper_cli").setLevel(logging.ERROR)  # the guards' notes would cut the tables
     # The bare engine: get_whisper() wraps it in the guards (and loudness levelling) itself.
-    engine = _make_transcribe(load_model(ModelSpec(args.model, "cpu", "int8", args.cpu_threads, 1)))
+    engine = make_transcribe(load_model(ModelSpec(args.model, "cpu", "int8", args.cpu_threads, 1)))
     before, after = engine, guard(engine)
     if args.level:  # as get_whisper does: levelled(guard(engine))
-        from whisper_cli.loudness import levelled
+        from whisper_cli.decode.loudness import levelled
 
         before, after = levelled(engine), levelled(guard(engine))
     started = time.monotonic()

@@ -80,9 +80,10 @@ def run_engine(model_path: str, items: list[dict]) -> None:
 def run_cli(model: str, items: list[dict]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from whisper_cli.audio import load_audio
-    from whisper_cli.model import default_workers, get_whisper
-    from whisper_cli.transcript import DecodeOptions
+    from whisper_cli.audio.load import load_audio
+    from whisper_cli.core.transcript import DecodeOptions
+    from whisper_cli.decode.hardware import default_workers
+    from whisper_cli.decode.whisper import get_whisper
 
     workers = default_workers("cpu")
     transcribe = get_whisper(model, compute_type="int8", device="cpu", workers=workers, download=False)
@@ -174,7 +175,7 @@ def main() -> None:
     if args.side == "whisper-cli":
         return run_cli(args.model, items)
     sys.path.insert(0, str(ROOT))
-    from whisper_cli.model import resolve_model
+    from whisper_cli.models.resolve import resolve_model
 
     model_path = str(resolve_model(args.model, download=False).path)
     print(f"# language identification: model {args.model}, int8, beam 5, language detected")

@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from whisper_cli.audio import load_audio
+    from whisper_cli.audio.load import load_audio
 
     audio = load_audio(str(args.file))
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")

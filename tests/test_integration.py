@@ -16,8 +16,8 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import EVAL_DIR, ROOT, SAMPLES, requires_eval, run_cli, sample_text, wer
-from whisper_cli.audio import load_audio
-from whisper_cli.transcript import DecodeOptions, Task
+from whisper_cli.audio.load import load_audio
+from whisper_cli.core.transcript import DecodeOptions, Task
 
 OPENAI_SEGMENT_KEYS = {
     "id", "seek", "start", "end", "text", "tokens", "temperature",

@@ -19,19 +19,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from whisper_cli.audio import load_audio
-    from whisper_cli.model import get_whisper
-    from whisper_cli.transcript import DecodeOptions, Segment, Task, TranscribeFn, TranscriptInfo, Word
+    from whisper_cli.audio.load import load_audio
+    from whisper_cli.core.transcript import DecodeOptions, Segment, Task, TranscribeFn, TranscriptInfo, Word
+    from whisper_cli.decode.whisper import get_whisper
 
 # Where each public name lives. Imported on first use: get_whisper and load_audio pull in
 # numpy and faster_whisper, and even the dataclasses of transcript.py cost the entry point
 # 10 ms before it can catch a Ctrl-C (__main__.py installs the handlers first of all).
 _LAZY = {
-    "get_whisper": "whisper_cli.model",
-    "load_audio": "whisper_cli.audio",
+    "get_whisper": "whisper_cli.decode.whisper",
+    "load_audio": "whisper_cli.audio.load",
     **dict.fromkeys(
         ("DecodeOptions", "Segment", "Task", "TranscribeFn", "TranscriptInfo", "Word"),
-        "whisper_cli.transcript",
+        "whisper_cli.core.transcript",
     ),
 }
 

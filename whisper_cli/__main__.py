@@ -1,7 +1,7 @@
 """``python -m whisper_cli`` and the ``whisper-cli`` script.
 
-Stop signals and the standard streams are made safe here, first of all (signals.py,
-streams.py); ``--version`` is answered before Typer and the CLI module are imported.
+Stop signals and the standard streams are made safe here, first of all (core/signals.py,
+core/streams.py); ``--version`` is answered before Typer and the CLI module are imported.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from whisper_cli import signals, streams
+from whisper_cli.core import signals, streams
 
 
 def single_threaded_blas() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
             sys.stdout.write(f"whisper-cli {__version__}\n")
             sys.stdout.flush()
         else:
-            from whisper_cli.cli import main as cli_main
+            from whisper_cli.cli.app import main as cli_main
 
             cli_main()  # ends the process itself
     except KeyboardInterrupt:  # stopped before the CLI could handle it (while importing)

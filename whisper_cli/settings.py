@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from whisper_cli.errors import UsageError
-from whisper_cli.model import MODEL_SIZES, ModelSpec
-from whisper_cli.transcript import DecodeOptions, Task
+from whisper_cli.core.errors import UsageError
+from whisper_cli.core.transcript import DecodeOptions, Task
+from whisper_cli.decode.whisper import ModelSpec
+from whisper_cli.models.resolve import MODEL_SIZES
 from whisper_cli.writers import WriterOptions, expand_formats
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,8 @@ class RunSettings:
     quiet: bool
     verbose: bool
     debug: bool
-    live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live.py)
-    ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (rayexec.py)
+    live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live/run.py)
+    ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (cluster/executor.py)
 
     def describe(self) -> dict[str, Any]:
         """The settings worth recording in a --report file."""

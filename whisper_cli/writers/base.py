@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
-from whisper_cli.transcript import Segment, TranscriptInfo
+from whisper_cli.core.transcript import Segment, TranscriptInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any, TextIO
 
-from whisper_cli.transcript import Segment, TranscriptInfo, Word
+from whisper_cli.core.transcript import Segment, TranscriptInfo, Word
 from whisper_cli.writers.base import WriterOptions
 
 

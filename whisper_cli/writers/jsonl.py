@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from whisper_cli.transcript import Segment, TranscriptInfo
+from whisper_cli.core.transcript import Segment, TranscriptInfo
 from whisper_cli.writers.base import WriterOptions
 from whisper_cli.writers.json import dumps, number, seconds, word_dict
 

@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from whisper_cli.transcript import Segment
+from whisper_cli.core.transcript import Segment
 from whisper_cli.writers.base import WriterOptions
 from whisper_cli.writers.text import ends_clause
 from whisper_cli.writers.units import Unit, line_text, segment_units

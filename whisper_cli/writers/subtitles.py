@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar, TextIO
 
-from whisper_cli.transcript import Segment, TranscriptInfo
+from whisper_cli.core.transcript import Segment, TranscriptInfo
 from whisper_cli.writers.base import WriterOptions
 from whisper_cli.writers.layout import Cue, layout_segment
 from whisper_cli.writers.text import no_arrow

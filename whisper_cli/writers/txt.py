@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from whisper_cli.transcript import Segment, TranscriptInfo
+from whisper_cli.core.transcript import Segment, TranscriptInfo
 from whisper_cli.writers.base import WriterOptions
 from whisper_cli.writers.text import one_line
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from whisper_cli.transcript import Segment
+from whisper_cli.core.transcript import Segment
 from whisper_cli.writers.text import can_break, no_arrow, one_line, text_pieces
 
 

@@ -1,0 +1,61 @@
+"""One input's work wherever it runs (this machine's threads, a Ray worker): read it, start its transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from whisper_cli.audio.load import audio_duration, iter_audio, load_audio
+from whisper_cli.core.transcript import DecodeOptions, Segment, TranscribeFn, TranscriptInfo
+from whisper_cli.decode.chunked import LONG_SECONDS, transcribe_chunks
+
+
+@dataclass(frozen=True, slots=True)
+class LongAudio:
+    """An input too long to hold whole: decoded block by block while it is transcribed."""
+
+    source: str
+    duration: float  # as the file's header announces it
+
+
+def read_input(source: str) -> np.ndarray | LongAudio:
+    """The whole input, or a LongAudio for recordings over LONG_SECONDS (bounded memory)."""
+    duration = audio_duration(source)
+    if duration is not None and duration > LONG_SECONDS:
+        return LongAudio(source, duration)
+    return load_audio(source)
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """One input's transcript as an executor hands it to ``Runner.deliver``.
+
+    ``decoded`` fills with the sample counts read as ``segments`` is consumed (a streamed
+    input); ``seconds`` is wall time spent on it elsewhere (on a Ray worker), ``node`` where.
+    """
+
+    info: TranscriptInfo
+    segments: Iterator[Segment]
+    decoded: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    node: str | None = None
+
+
+def transcribed(audio: np.ndarray | LongAudio, transcribe: TranscribeFn, options: DecodeOptions) -> Produced:
+    """Start transcribing one input read by ``read_input``; its segments come as they are decoded."""
+    decoded: list[int] = []
+    if isinstance(audio, LongAudio):
+        blocks = _counted(iter_audio(audio.source), decoded)
+        info, segments = transcribe_chunks(transcribe, blocks, options, audio.duration)
+    else:
+        info, segments = transcribe(audio, options)
+    return Produced(info, segments, decoded)
+
+
+def _counted(blocks: Iterator[np.ndarray], lengths: list[int]) -> Iterator[np.ndarray]:
+    """The blocks, each one's length appended to ``lengths`` as it passes."""
+    for block in blocks:
+        lengths.append(len(block))
+        yield block

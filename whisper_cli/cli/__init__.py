@@ -1,0 +1,1 @@
+"""The command line: options, the transcribe and models commands, shell completion, one run's session."""

@@ -1,0 +1,141 @@
+"""--ray: a run's transcripts made by Ray actors across a cluster, written here exactly as on one machine.
+
+The driver (this process) decides what to do and writes every output through the
+runner (ledger, atomic sinks, progress, report); actors (worker.py) load the model
+once and transcribe files they read from the shared filesystem, each holding at most
+DEPTH calls so it never waits for the driver. A worker process or node that dies
+costs only its calls in flight: they go to other actors, and a replacement actor is
+started. Ray's own retries are off, so each input is written once, by the driver,
+and a file that fails on its own merit fails once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import socket
+from dataclasses import replace
+from types import ModuleType
+from typing import Any
+
+from whisper_cli.batch.jobs import BatchResult, Job
+from whisper_cli.batch.runner import Runner
+from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
+from whisper_cli.core import signals
+from whisper_cli.core.errors import UsageError
+from whisper_cli.decode.whisper import ModelSpec
+from whisper_cli.models.resolve import MODEL_SIZES
+
+log = logging.getLogger(__name__)
+
+RAY_EXTRA = "pip install 'whisper-ct2-cli[ray]'"
+PROBE_SECONDS = 5.0  # ray.init retries an unreachable address for minutes; a TCP probe says so at once
+
+
+def import_ray() -> ModuleType:
+    """Ray, or a usage error saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--ray needs Ray, which is not installed here: {RAY_EXTRA}") from None
+    return ray
+
+
+def run_on_ray(runner: Runner, jobs: list[Job], address: str, spec: ModelSpec) -> BatchResult:
+    """Run ``jobs`` with ``runner`` deciding and writing, and Ray actors at ``address`` transcribing."""
+    ray = import_ray()
+    return runner.execute(jobs, functools.partial(_on_cluster, ray, runner, address, spec))
+
+
+def _on_cluster(
+    ray: ModuleType,
+    runner: Runner,
+    address: str,
+    spec: ModelSpec,
+    todo: list[tuple[int, Job]],
+    outcomes: dict,
+) -> None:
+    if not todo:
+        return  # everything was done already: no cluster needed
+    try:
+        connect(ray, address)
+        worker, count, options = _sizing(ray, address, spec)
+        Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, count)
+    finally:
+        # Disconnects from a cluster it joined (which keeps running; this job's actors
+        # end with it); stops a `local` instance.
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+
+
+def connect(ray: ModuleType, address: str) -> None:
+    """Join the cluster at ``address`` (``local``: start one for this run).
+
+    Raises:
+        ClusterError: it cannot be reached, said in one line with the cause.
+    """
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    if target not in ("", "local", "auto") and "://" not in target:
+        _probe(address, target)
+    # Ray's notes (token authentication, memory) only with -v: stderr stays ours otherwise.
+    chatty = logging.getLogger("whisper_cli").getEffectiveLevel() <= logging.INFO
+    kwargs: dict[str, Any] = {
+        "log_to_driver": False,
+        "logging_level": logging.INFO if chatty else logging.ERROR,
+    }
+    if address == "local":
+        kwargs["include_dashboard"] = False
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        raise ClusterError(f"--ray {address}: cannot connect ({ray_cause(exc)})") from None
+    finally:
+        signals.install()  # ray.init put its own SIGTERM handler in place of ours
+
+
+def _probe(address: str, target: str) -> None:
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--ray {address}: not an address (HOST:PORT, ray://HOST:PORT, auto or local)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        raise ClusterError(f"--ray {address}: cannot reach {target} ({cause})") from None
+
+
+def _sizing(ray: ModuleType, address: str, spec: ModelSpec) -> tuple[ModelSpec, int, dict[str, Any]]:
+    """The actors' model spec, how many (``--workers``, or as many as fit), and their resources.
+
+    Raises:
+        ClusterError: no node has room for even one.
+    """
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    gpus = [int(r.get("GPU", 0)) for r in nodes]
+    device = spec.device if spec.device != "auto" else ("cuda" if any(gpus) else "cpu")
+    if device == "cuda":
+        threads, fit, need = spec.cpu_threads, sum(gpus), "1 GPU"
+        options: dict[str, Any] = {"num_cpus": 1, "num_gpus": 1}
+    else:
+        threads = spec.cpu_threads or 1  # one thread per actor, as many actors as CPUs
+        fit, need = sum(int(r.get("CPU", 0) // threads) for r in nodes), f"{threads} CPU on one node"
+        options = {"num_cpus": threads}
+    if fit == 0:
+        have = ", ".join(f"{r.get('CPU', 0):g} CPU/{r.get('GPU', 0):g} GPU" for r in nodes) or "no live node"
+        raise ClusterError(f"--ray {address}: no room for one worker: it needs {need} (nodes: {have})")
+    options.update(max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD")
+    worker = replace(spec, model=_shared_model(spec.model), device=device, cpu_threads=threads, workers=1)
+    return worker, spec.workers or fit, options
+
+
+def _shared_model(model: str) -> str:
+    """A model folder as an absolute path (the workers' working folder is not ours); a size as is."""
+    folder = os.path.expanduser(model)
+    looks_like_path = model.startswith(("./", "../", "~", "/")) or os.sep in model
+    if looks_like_path or (os.path.isdir(folder) and model not in MODEL_SIZES):
+        return os.path.abspath(folder)
+    if os.path.isfile(os.path.join(folder, "model.bin")):  # a model folder named like a size, here
+        return os.path.abspath(folder)
+    return model

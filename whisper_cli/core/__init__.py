@@ -1,0 +1,1 @@
+"""The ground floor every room stands on: transcript data, errors and exit codes, signals, streams, malloc."""

@@ -1,0 +1,262 @@
+"""Live transcription: a stream read by one thread, decoded window by window by the main one.
+
+The reader thread (livebuffer.fill) puts the stream's audio into a bounded buffer and
+never waits for the decoder. The main thread takes a window from the last commit point
+to the newest audio, finds its speech (Silero, as files), decodes it with the same
+levelling, VAD and guards as files, and lets the commit policy (commit.py) say what is
+final. Final text goes to stdout once, at once, in the chosen format; the rest may be
+shown on a terminal's stderr. Ctrl-C or SIGTERM: no more audio is taken, what was
+received is decoded and printed, and the run exits 130.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from whisper_cli.console import HypothesisLine
+from whisper_cli.core import signals, streams
+from whisper_cli.core.errors import ExitCode, UsageError
+from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo, Word, retimed
+from whisper_cli.decode.loudness import speech_regions
+from whisper_cli.decode.whisper import Whisper, get_whisper
+from whisper_cli.live.buffer import AudioBuffer, fill
+from whisper_cli.live.commit import Decision, Policy, State, Window, step
+from whisper_cli.settings import RunSettings
+from whisper_cli.writers import Writer, WriterOptions, make_writer
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+MAX_HELD = 120.0  # s of audio held at most: past that the decoder is hopelessly behind, the oldest goes
+MIN_STEP = 0.5  # s of new audio before the next decode: less only costs CPU
+# The decoder waits for at least its recent decode time / DUTY of new audio, so it is busy
+# at most this share of the time and has room for a slow window. On the long eval file
+# (tiny.en, 2 cores, 120 s at 1x) a fixed 0.5 s step kept it busy 88 % of the time (1.28
+# CPU s per audio s; word latency median 1.64 s, p95 3.34 s), 0.75 s 72 % (1.03; 1.79 s,
+# 3.39 s) and 1 s 59 % (0.84; 2.11 s, 3.53 s). A slower model or machine gets longer
+# steps instead of falling behind.
+DUTY = 0.7
+RECENT = 5  # decodes whose median time sets the step
+BEHIND = 4.0  # s of audio waiting beyond the window: the decoder is behind, and hurries
+CAUGHT_UP = 1.5  # s: back to partial hypotheses
+# Speech regions shorter than this are clicks or the tail of a sound at the window's edge: decoded
+# alone they come back as invented words ("Hello." after a recording ended in silence).
+MIN_REGION = 0.2  # s
+PROMPT_WORDS = 40  # committed words before the window given to the model as context
+# A window's decode may write at most this many tokens per second of audio (plus a few):
+# speech is 3-5 a second. Without a cap, a decode that falls into a loop ("the the the …")
+# writes to the model's limit, some 400 tokens, and then again at each fallback
+# temperature: 2.5-6.6 s for one window of the long eval file where 0.6 s is usual, and
+# the stream fell behind by as much.
+TOKENS_PER_SECOND = 10
+TOKEN_SLACK = 24
+MAX_NEW_TOKENS = 200  # with the longest prompt faster-whisper keeps (223), under the model's 448
+
+
+def run_live(settings: RunSettings) -> int:
+    """Transcribe stdin or the microphone as it arrives; return the exit code."""
+    assert settings.live is not None
+    blocks, name = _source(settings)
+    buffer = AudioBuffer(int(MAX_HELD * SAMPLE_RATE))
+    threading.Thread(target=fill, args=(buffer, blocks), name="whisper-cli-reader", daemon=True).start()
+    spec = settings.model
+    whisper = get_whisper(spec.model, spec.compute_type, spec.device, spec.cpu_threads, workers=1)
+    output = LiveOutput(settings, name)
+    decoder = LiveDecoder(whisper, settings.decode, buffer, output)
+    try:
+        try:
+            with signals.armed():
+                decoder.run()
+        except KeyboardInterrupt:
+            buffer.close()  # what was received is decoded; a second signal is ignored meanwhile
+            decoder.run()
+            output.finish(decoder.language)
+            return int(signals.exit_code(signals.received()))
+        output.finish(decoder.language)
+    except BrokenPipeError:  # the reader of stdout went away
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.FAILED)
+    if buffer.error is not None:
+        raise buffer.error
+    return int(ExitCode.OK)
+
+
+def _source(settings: RunSettings) -> tuple[Iterator[np.ndarray], str]:
+    live = settings.live
+    assert live is not None
+    if streams.is_closed("stdout"):
+        raise UsageError("standard output is closed: nothing can take the transcript")
+    if live.mic:
+        from whisper_cli.live.mic import NAME, mic_blocks
+
+        return mic_blocks(live.mic_device), NAME
+    if streams.is_closed("stdin"):
+        raise UsageError("-: standard input is closed; there is no audio to read")
+    from whisper_cli.live.source import NAME as STDIN_NAME
+    from whisper_cli.live.source import live_blocks
+
+    return live_blocks(live.raw), STDIN_NAME
+
+
+def token_budget(seconds: float) -> int:
+    """The most tokens a decode of ``seconds`` of audio may write."""
+    return min(MAX_NEW_TOKENS, int(TOKENS_PER_SECOND * seconds) + TOKEN_SLACK)
+
+
+class LiveOutput:
+    """Committed segments to stdout through the format's writer; the hypothesis to stderr."""
+
+    def __init__(self, settings: RunSettings, name: str) -> None:
+        options: WriterOptions = replace(settings.writer, source=name)
+        self.writer: Writer = make_writer(settings.formats[0], sys.stdout, options)
+        self.words = settings.decode.word_timestamps
+        self.line = HypothesisLine(quiet=settings.quiet)
+        self.count = 0
+        self._started = False
+
+    def commit(self, segments: tuple[Segment, ...], language: str | None) -> None:
+        """Print each segment once, numbered in order of the stream."""
+        if not segments:
+            return
+        self.line.clear()
+        self._start(language)
+        for segment in segments:
+            self.writer.write(replace(segment, id=self.count, words=segment.words if self.words else None))
+            self.count += 1
+
+    def pending(self, words: tuple[Word, ...]) -> None:
+        """Show the words not committed yet (on a terminal's stderr only)."""
+        self.line.show("".join(w.word for w in words))
+
+    def finish(self, language: str | None) -> None:
+        """End the document (json is written here) and clear the hypothesis line."""
+        self.line.clear()
+        self._start(language)
+        self.writer.finish()
+
+    def _start(self, language: str | None) -> None:
+        if not self._started:
+            self.writer.start(TranscriptInfo(language or "", 1.0, 0.0))
+            self._started = True
+
+
+class LiveDecoder:
+    """The main thread's loop: windows of the buffer decoded, the policy's decisions printed."""
+
+    def __init__(
+        self,
+        whisper: Whisper,
+        options: DecodeOptions,
+        buffer: AudioBuffer,
+        output: LiveOutput,
+        policy: Policy | None = None,
+    ) -> None:
+        self.whisper, self.options, self.buffer, self.output, self.policy = (
+            whisper,
+            options,
+            buffer,
+            output,
+            policy or Policy(),
+        )
+        self.language = options.language
+        self.state = State()
+        self.decoded_to = 0.0  # stream seconds: the end of the last window decoded
+        self.behind = False
+        self.dropped = 0
+        self.said: deque[Word] = deque(maxlen=PROMPT_WORDS)  # committed words, for the prompt
+        self.took: deque[float] = deque(maxlen=RECENT)  # wall s of the last decodes
+
+    def run(self) -> None:
+        """Decode until the stream is closed and every sample received is committed."""
+        while True:
+            start = max(self.state.start, self.buffer.base / SAMPLE_RATE)
+            wanted = max(self.decoded_to, start) + self.step()
+            end, closed = self.buffer.wait(int(wanted * SAMPLE_RATE))
+            available = end / SAMPLE_RATE
+            if available < wanted and not closed:
+                continue
+            self._note_drops(start)
+            if closed and available - start < 0.01:
+                self._decide(Window(start, available, (), final=True), [])
+                return
+            stop = min(available, start + self.policy.max_window)
+            self._pace(available - stop)
+            final = closed and stop >= available
+            self._window(start, stop, final)
+            if final:
+                return
+
+    def step(self) -> float:
+        """Seconds of new audio to wait for before the next decode."""
+        if not self.took:
+            return MIN_STEP
+        return max(MIN_STEP, statistics.median(self.took) / DUTY)
+
+    def _window(self, start: float, stop: float, final: bool) -> None:
+        audio = self.buffer.read(round(start * SAMPLE_RATE), round(stop * SAMPLE_RATE))
+        regions = tuple(
+            (start + a / SAMPLE_RATE, start + b / SAMPLE_RATE)
+            for a, b in speech_regions(audio)
+            if b - a >= MIN_REGION * SAMPLE_RATE
+        )
+        log.debug("live window %.2f-%.2f s%s, speech %s", start, stop, " (final)" * final, regions)
+        segments = self._decode(audio, start) if regions else []
+        self._decide(Window(start, stop, regions, final=final, hurry=self.behind), segments)
+        self.decoded_to = stop
+        self.buffer.release(int(self.state.start * SAMPLE_RATE))
+
+    def _decode(self, audio: np.ndarray, start: float) -> list[Segment]:
+        prompt = "".join(w.word for w in self.said if w.end <= start + 0.01).strip()
+        given = self.options.initial_prompt
+        options = replace(
+            self.options,
+            language=self.language,
+            word_timestamps=True,
+            initial_prompt=" ".join(p for p in (given, prompt) if p) or None,
+            max_new_tokens=token_budget(len(audio) / SAMPLE_RATE),
+        )
+        began = time.monotonic()
+        info, segments = self.whisper(audio, options)
+        found = [retimed(s, lambda t: t + start) for s in segments]  # window → stream time
+        self.took.append(time.monotonic() - began)
+        if self.language is None and any(s.text.strip() for s in found):
+            self.language = info.language  # detected once, from the first speech, then kept
+            log.info(
+                "language: %s (%.0f %%), kept for the stream", info.language, 100 * info.language_probability
+            )
+        return found
+
+    def _decide(self, window: Window, segments: list[Segment]) -> None:
+        decision: Decision = step(self.state, window, segments, self.policy)
+        self.state = decision.state
+        for segment in decision.commit:
+            self.said.extend(segment.words or ())
+        self.output.commit(decision.commit, self.language)
+        self.output.pending(() if self.behind or window.final else decision.pending)
+
+    def _pace(self, waiting: float) -> None:
+        """Say when the decoder falls behind real time, and when it has caught up."""
+        if not self.behind and waiting > BEHIND:
+            self.behind = True
+            log.warning("live: %.0f s behind real time; catching up (no partial text meanwhile)", waiting)
+        elif self.behind and waiting < CAUGHT_UP:
+            self.behind = False
+            log.info("live: caught up with real time")
+
+    def _note_drops(self, start: float) -> None:
+        if self.buffer.dropped > self.dropped:
+            lost = (self.buffer.dropped - self.dropped) / SAMPLE_RATE
+            self.dropped = self.buffer.dropped
+            log.warning("live: over %.0f s behind: %.1f s of audio dropped untranscribed", MAX_HELD, lost)
+            if start > self.state.start:
+                self.state = replace(self.state, start=start, previous=())

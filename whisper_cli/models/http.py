@@ -1,0 +1,66 @@
+"""The Hub's HTTP: a GET from a byte offset, with huggingface_hub's timeout and certificates."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.client import HTTPException, HTTPResponse
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
+
+
+class Failed(Exception):
+    """Why a download failed, in words; ``download`` adds the model and the server."""
+
+
+@contextmanager
+def get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
+    """GET ``url`` (redirects followed), from byte ``offset``; errors say what ``what`` the server refused."""
+    headers = {"User-Agent": "whisper-cli", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = urlopen(Request(url, headers=headers), timeout=timeout(), context=tls())
+    except HTTPError as exc:
+        exc.close()
+        raise Failed(f"the server answered {exc.code} {exc.reason} for {what}") from None
+    except URLError as exc:
+        raise Failed(f"cannot reach it ({cause(exc.reason)})") from None
+    except TimeoutError:
+        raise Failed(f"no answer for {what} within {timeout():g} s") from None
+    except (OSError, HTTPException) as exc:
+        raise Failed(f"the connection failed ({cause(exc)})") from None
+    with response:
+        yield response
+
+
+def timeout() -> float:
+    """Seconds to wait for a connection or the next bytes: huggingface_hub's setting, 10 by default."""
+    try:
+        return float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 10)
+    except ValueError:
+        return 10.0
+
+
+def tls() -> ssl.SSLContext:
+    """certifi's certificates where installed (httpx's dependency), as huggingface_hub uses them."""
+    try:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()
+
+
+def cause(reason: object) -> str:
+    return os_cause(reason) if isinstance(reason, OSError) else str(reason)
+
+
+def os_cause(exc: OSError) -> str:
+    """An OSError in our messages' words: 'no space left on device', 'permission denied: /path'."""
+    if not exc.strerror:
+        return str(exc) or type(exc).__name__
+    words = exc.strerror[0].lower() + exc.strerror[1:]
+    return f"{words}: {exc.filename}" if exc.filename else words

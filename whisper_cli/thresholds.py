@@ -1,8 +1,0 @@
-"""The engine's decoding thresholds, shared by the engine adapter and the clip checks."""
-
-# With VAD, these keep silence and noise from turning into invented words ("Thank you.",
-# "You"); faster-whisper's own defaults. Here, not in model.py, so that crossfile.py can
-# read them without importing the module that imports it.
-NO_SPEECH_THRESHOLD = 0.6
-LOG_PROB_THRESHOLD = -1.0
-COMPRESSION_RATIO_THRESHOLD = 2.4
