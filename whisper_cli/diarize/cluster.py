@@ -11,6 +11,7 @@ THRESHOLD = 0.35  # cosine distance (average linkage): clusters further apart ar
 MIN_SHARE = 0.06  # a cluster with less than this share of the embeddings is not a speaker of its own
 MAX_ITEMS = 600  # at most this many embeddings are clustered; the rest join the nearest centroid
 REFINE = 10  # rounds of k-means after the clustering
+METHOD = "best"  # "best" of the two by silhouette, or only "spectral" or "linkage" (benchmark variants)
 
 
 def merges(points: np.ndarray) -> list[tuple[int, int, float]]:
@@ -97,9 +98,12 @@ def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
     rows = (vectors[:, :k] / np.maximum(np.linalg.norm(vectors[:, :k], axis=1, keepdims=True), 1e-12)).astype(
         np.float32
     )
-    spectral = _kmeans(rows, cut(m, merges(rows), k), k)
-    linkage = _kmeans(sample, _fold(sample, merges(sample), k), k)
-    labels = spectral if silhouette(sample, spectral) > silhouette(sample, linkage) else linkage
+    spectral = _kmeans(rows, cut(m, merges(rows), k), k) if METHOD != "linkage" else None
+    linkage = _kmeans(sample, _fold(sample, merges(sample), k), k) if METHOD != "spectral" else None
+    if spectral is None or linkage is None:
+        labels = spectral if linkage is None else linkage
+    else:
+        labels = spectral if silhouette(sample, spectral) > silhouette(sample, linkage) else linkage
     full = np.argmax(points @ centroids(sample, labels, k).T, axis=1)
     full[pick] = labels
     return full
