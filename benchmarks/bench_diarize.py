@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -162,10 +163,16 @@ def part_d(compare_cli: bool) -> None:
         f"({wall / seconds * 1000:.1f} ms per audio second), {len({t.speaker for t in turns})} speakers found"
     )
     if compare_cli:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(["whisper-cli", str(LONG), "-m", "tiny.en"], check=True, stdout=subprocess.DEVNULL)
         cli = time.perf_counter() - start
-        print(f"  whisper-cli FILE -m tiny.en: wall {cli:.2f} s; the Diarizer adds {wall / cli:.1%} of it")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cli_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        print(
+            f"  whisper-cli FILE -m tiny.en: wall {cli:.2f} s, CPU {cli_cpu:.2f} s; "
+            f"the Diarizer adds {wall / cli:.1%} of its wall time, {cpu / cli_cpu:.1%} of its CPU time"
+        )
 
 
 def part_e(minutes: float) -> None:

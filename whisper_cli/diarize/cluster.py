@@ -9,7 +9,7 @@ from whisper_cli.diarize.turns import SpeakerCount
 PRUNE = 0.3  # each embedding keeps its affinity to this share of the others (its nearest), the rest 0
 THRESHOLD = 0.35  # cosine distance (average linkage): clusters further apart are different speakers
 MIN_SHARE = 0.06  # a cluster with less than this share of the embeddings is not a speaker of its own
-MAX_ITEMS = 600  # at most this many embeddings are clustered; the rest join the nearest centroid
+MAX_ITEMS = 400  # at most this many embeddings are clustered; the rest join the nearest centroid
 REFINE = 10  # rounds of k-means after the clustering
 METHOD = "best"  # "best" of the two by silhouette, or only "spectral" or "linkage" (benchmark variants)
 
@@ -61,7 +61,7 @@ def spectrum(points: np.ndarray, prune: float | None = None) -> tuple[np.ndarray
     (so a speaker's windows link to each other, not to everything), then it is made symmetric.
     """
     n = len(points)
-    affinity = np.clip(points @ points.T, 0.0, None).astype(np.float64)
+    affinity = np.clip(points @ points.T, 0.0, None).astype(np.float32)
     np.fill_diagonal(affinity, 0.0)
     keep = min(n - 1, max(2, int(np.ceil((PRUNE if prune is None else prune) * n))))
     floor = np.sort(affinity, axis=1)[:, -keep][:, None]
@@ -69,7 +69,7 @@ def spectrum(points: np.ndarray, prune: float | None = None) -> tuple[np.ndarray
     affinity = (affinity + affinity.T) / 2
     degree = np.maximum(affinity.sum(axis=1), 1e-12)
     scale = 1.0 / np.sqrt(degree)
-    laplacian = np.eye(n) - scale[:, None] * affinity * scale[None, :]
+    laplacian = np.eye(n, dtype=np.float32) - scale[:, None] * affinity * scale[None, :]
     return np.linalg.eigh(laplacian)
 
 

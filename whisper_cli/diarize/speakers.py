@@ -57,7 +57,7 @@ def _block_labels(scores: np.ndarray, positions: np.ndarray, frames: int) -> np.
     """The speaker of each 0.1 s block of the speech timeline: best mean score of the windows over it."""
     n = -(-frames // BLOCK)
     k = scores.shape[1]
-    total = np.zeros((n + 1, k))
+    total = np.zeros((n + 1, k), np.float32)
     cover = np.zeros(n + 1)
     first = positions // BLOCK
     last = np.minimum(-(-(positions + PARTIAL_FRAMES) // BLOCK), n)
