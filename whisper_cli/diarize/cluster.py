@@ -9,6 +9,8 @@ from whisper_cli.diarize.turns import SpeakerCount
 PRUNE = 0.3  # each embedding keeps its affinity to this share of the others (its nearest), the rest 0
 THRESHOLD = 0.35  # cosine distance (average linkage): clusters further apart are different speakers
 MIN_SHARE = 0.06  # a cluster with less than this share of the embeddings is not a speaker of its own
+EIGENGAP = 0.4  # a gap this wide in the Laplacian's spectrum decides the count (else average linkage)
+MAX_SPEAKERS = 10  # the most speakers the spectrum is searched for
 MAX_ITEMS = 400  # at most this many embeddings are clustered; the rest join the nearest centroid
 REFINE = 10  # rounds of k-means after the clustering
 METHOD = "best"  # "best" of the two by silhouette, or only "spectral" or "linkage" (benchmark variants)
@@ -76,10 +78,10 @@ def spectrum(points: np.ndarray, prune: float | None = None) -> tuple[np.ndarray
 def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
     """A speaker label (0..k-1) per L2-normalised embedding.
 
-    Over at most ``MAX_ITEMS`` evenly spaced embeddings: unless ``count`` fixes it, the count is
-    the number of average-linkage clusters below ``THRESHOLD`` holding at least ``MIN_SHARE`` of
-    the embeddings (within ``count``'s bounds). The labels come from spectral clustering: the
-    rows of the Laplacian's first k eigenvectors are clustered (average linkage, then k-means).
+    Over at most ``MAX_ITEMS`` evenly spaced embeddings; the count is found by ``_count`` unless
+    ``count`` fixes it. Two labellings are made, and the one with the better silhouette kept:
+    spectral clustering (the rows of the Laplacian's first k eigenvectors clustered by average
+    linkage, then k-means) and average linkage of the embeddings themselves (then k-means).
     The embeddings left out go to the nearest centroid.
     """
     n = len(points)
@@ -91,10 +93,10 @@ def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
     lo, hi = count.bounds(m)
     if m < 3 or hi == 1:
         return np.zeros(n, int)
-    k = lo if count.exact is not None else min(max(_count(sample), lo), hi)
+    values, vectors = spectrum(sample)
+    k = lo if count.exact is not None else _count(sample, values, lo, hi)
     if k == 1:
         return np.zeros(n, int)
-    _, vectors = spectrum(sample)
     rows = (vectors[:, :k] / np.maximum(np.linalg.norm(vectors[:, :k], axis=1, keepdims=True), 1e-12)).astype(
         np.float32
     )
@@ -109,12 +111,21 @@ def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
     return full
 
 
-def _count(sample: np.ndarray) -> int:
-    """Speakers found: average-linkage clusters below ``THRESHOLD`` with ``MIN_SHARE`` or more."""
+def _count(sample: np.ndarray, values: np.ndarray, lo: int, hi: int) -> int:
+    """Speakers found, from ``lo`` to ``hi``: where the Laplacian's eigenvalues (``values``, ascending)
+    jump by ``EIGENGAP`` or more, the count below the widest jump (with 20 embeddings or more);
+    else the average-linkage clusters below ``THRESHOLD`` holding ``MIN_SHARE`` of them or more."""
     m = len(sample)
+    top = min(hi, MAX_SPEAKERS, m - 1)
+    if m >= 20 and top >= lo:
+        gaps = np.diff(values[: top + 1])  # gaps[i]: the jump after i + 1 clusters
+        best = lo - 1 + int(np.argmax(gaps[lo - 1 : top]))
+        if gaps[best] >= EIGENGAP:
+            return best + 1
     history = merges(sample)
     sizes = np.bincount(cut(m, history, m - sum(1 for *_, d in history if d <= THRESHOLD)))
-    return max(1, int(np.sum(sizes >= max(2, np.ceil(MIN_SHARE * m)))))
+    found = max(1, int(np.sum(sizes >= max(2, np.ceil(MIN_SHARE * m)))))
+    return min(max(found, lo), hi)
 
 
 def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
