@@ -75,8 +75,19 @@ def spectrum(points: np.ndarray, prune: float | None = None) -> tuple[np.ndarray
     return np.linalg.eigh(laplacian)
 
 
+def nearest(points: np.ndarray, cents: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Index of the most similar centroid for each point (float16 or float32), a chunk at a time."""
+    return np.concatenate(
+        [
+            np.argmax(points[i : i + chunk].astype(np.float32) @ cents.T, axis=1)
+            for i in range(0, len(points), chunk)
+        ]
+        or [np.zeros(0, int)]
+    )
+
+
 def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
-    """A speaker label (0..k-1) per L2-normalised embedding.
+    """A speaker label (0..k-1) per L2-normalised embedding (float16 or float32).
 
     Over at most ``MAX_ITEMS`` evenly spaced embeddings; the count is found by ``_count`` unless
     ``count`` fixes it. Two labellings are made, and the one with the better silhouette kept:
@@ -88,7 +99,7 @@ def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
     if n == 0:
         return np.zeros(0, int)
     pick = np.unique(np.linspace(0, n - 1, min(n, MAX_ITEMS)).round().astype(int))
-    sample = points[pick]
+    sample = points[pick].astype(np.float32)
     m = len(sample)
     lo, hi = count.bounds(m)
     if m < 3 or hi == 1:
@@ -106,7 +117,7 @@ def speakers(points: np.ndarray, count: SpeakerCount) -> np.ndarray:
         labels = spectral if linkage is None else linkage
     else:
         labels = spectral if silhouette(sample, spectral) > silhouette(sample, linkage) else linkage
-    full = np.argmax(points @ centroids(sample, labels, k).T, axis=1)
+    full = nearest(points, centroids(sample, labels, k))
     full[pick] = labels
     return full
 

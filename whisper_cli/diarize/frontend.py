@@ -53,7 +53,7 @@ class Frontend:
         self._frames()
 
     def finish(self) -> np.ndarray:
-        """(windows, 256) float32 embeddings of the whole stream, in the order of ``positions``."""
+        """(windows, 256) float16 embeddings of the whole stream, in the order of ``positions``."""
         self._decide(self._gate.push(self._vad.flush()))
         self._decide(self._gate.close())
         n_vad = len(self._decided) + self._decided_from
@@ -66,8 +66,10 @@ class Frontend:
             self._cut(max(0, end - PARTIAL_FRAMES), end)
         self._embed()
         if not self._embeddings:
-            return np.zeros((0, 256), np.float32)
-        return np.concatenate(self._embeddings).astype(np.float32)
+            return np.zeros((0, 256), np.float16)
+        points = np.concatenate(self._embeddings)
+        self._embeddings = []
+        return points
 
     def _decide(self, decisions: np.ndarray) -> None:
         self._decided = np.concatenate((self._decided, decisions))

@@ -40,7 +40,11 @@ class Diarizer:
         labels = speakers(points, self.count)
         k = int(labels.max()) + 1
         cents = centroids(points, labels, k)
-        blocks = _block_labels(points @ cents.T, np.array(front.positions), front.speech_frames)
+        scores = np.concatenate(
+            [points[i : i + 4096].astype(np.float32) @ cents.T for i in range(0, len(points), 4096)]
+        )
+        del points
+        blocks = _block_labels(scores, np.array(front.positions), front.speech_frames)
         return _turns(blocks, front.runs)
 
 
@@ -58,15 +62,17 @@ def _block_labels(scores: np.ndarray, positions: np.ndarray, frames: int) -> np.
     n = -(-frames // BLOCK)
     k = scores.shape[1]
     total = np.zeros((n + 1, k), np.float32)
-    cover = np.zeros(n + 1)
+    cover = np.zeros(n + 1, np.float32)
     first = positions // BLOCK
     last = np.minimum(-(-(positions + PARTIAL_FRAMES) // BLOCK), n)
     np.add.at(total, first, scores)
     np.add.at(total, last, -scores)
     np.add.at(cover, first, 1)
     np.add.at(cover, last, -1)
-    mean = np.cumsum(total, axis=0)[:n] / np.maximum(np.cumsum(cover)[:n, None], 1)
-    return fill_short(np.argmax(mean, axis=1), SHORTEST)
+    np.cumsum(total, axis=0, out=total)  # in place: this is the largest array of a long recording
+    np.cumsum(cover, out=cover)
+    total /= np.maximum(cover, 1)[:, None]
+    return fill_short(np.argmax(total[:n], axis=1), SHORTEST)
 
 
 def _turns(blocks: np.ndarray, runs: list[tuple[int, int, int]]) -> list[Turn]:
