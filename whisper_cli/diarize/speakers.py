@@ -32,7 +32,10 @@ class Diarizer:
         self._front.feed(block)
 
     def finish(self) -> list[Turn]:
-        """The turns: sorted, non-overlapping, speakers numbered by first appearance; none in silence."""
+        """The turns: sorted, non-overlapping, speakers numbered by first appearance; none in silence.
+
+        Call it once, after the last ``feed``.
+        """
         front = self._front
         points = front.finish()
         if not len(points):
