@@ -35,9 +35,8 @@ _STORAGES = {
     "BoolStorage": np.bool_,
 }
 # Layers of the GE2E encoder, in the names the npz uses (= the torch state_dict names).
-KEYS = tuple(
-    f"lstm.{kind}_l{layer}" for layer in range(3) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-) + ("linear.weight", "linear.bias")
+_GATES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+KEYS = (*(f"lstm.{kind}_l{layer}" for layer in range(3) for kind in _GATES), "linear.weight", "linear.bias")
 
 
 @dataclass

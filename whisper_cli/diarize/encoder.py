@@ -1,4 +1,4 @@
-"""Resemblyzer's GE2E voice encoder in numpy: 3 LSTM layers of 256, linear 256 + ReLU, L2-normalised."""
+"""Resemblyzer's GE2E voice encoder on onnxruntime: 3 LSTM layers of 256, linear 256 + ReLU, L2-normalised."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import functools
 from importlib import resources
 
 import numpy as np
+
+from whisper_cli.diarize import onnxgraph
 
 PARTIAL_FRAMES = 160  # mel frames per embedded window: 1.6 s
 HIDDEN = 256
@@ -15,61 +17,78 @@ WEIGHTS = "voice_encoder.npz"  # converted by scripts/convert_resemblyzer.py; se
 
 @functools.cache
 def load_weights() -> dict[str, np.ndarray]:
-    """The encoder's weights (float16 on disk), as float32, loaded once per process."""
+    """The encoder's weights as float32 (float16 on disk), named as torch's state_dict; loaded once."""
     with resources.files("whisper_cli.diarize").joinpath(WEIGHTS).open("rb") as f, np.load(f) as z:
-        w = {k: z[k].astype(np.float32) for k in z.files}
-    out: dict[str, np.ndarray] = {}
+        return {k: z[k].astype(np.float32) for k in z.files}
+
+
+def _onnx_gates(w: np.ndarray) -> np.ndarray:
+    """torch's gate order (input, forget, cell, output) to ONNX's (input, output, forget, cell)."""
+    i, f, g, o = np.split(w, 4, axis=0)
+    return np.concatenate((i, o, f, g), axis=0)
+
+
+@functools.cache
+def session():  # type: ignore[no-untyped-def]
+    """An onnxruntime session of the encoder, built once per process, one thread."""
+    import onnxruntime
+
+    w = load_weights()
+    nodes, inits = [], []
+    x = "mels"  # (frames, batch, 40)
     for layer in range(LAYERS):
-        out[f"w_ih{layer}"] = np.ascontiguousarray(w[f"lstm.weight_ih_l{layer}"].T)
-        out[f"w_hh{layer}"] = np.ascontiguousarray(w[f"lstm.weight_hh_l{layer}"].T)
-        out[f"b{layer}"] = w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"]
-    out["w_out"] = np.ascontiguousarray(w["linear.weight"].T)
-    out["b_out"] = w["linear.bias"]
-    return out
-
-
-def _sigmoid(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    # 1 / (1 + exp(-x)) written as 0.5 * tanh(x / 2) + 0.5: no overflow, one transcendental
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+        names = [f"w{layer}", f"r{layer}", f"b{layer}"]
+        inits += [
+            onnxgraph.tensor(names[0], _onnx_gates(w[f"lstm.weight_ih_l{layer}"])[None]),
+            onnxgraph.tensor(names[1], _onnx_gates(w[f"lstm.weight_hh_l{layer}"])[None]),
+            onnxgraph.tensor(
+                names[2],
+                np.concatenate(
+                    (_onnx_gates(w[f"lstm.bias_ih_l{layer}"]), _onnx_gates(w[f"lstm.bias_hh_l{layer}"]))
+                )[None],
+            ),
+        ]
+        if layer < LAYERS - 1:
+            nodes += [
+                onnxgraph.node("LSTM", [x, *names], [f"y{layer}"], hidden_size=HIDDEN),
+                onnxgraph.node("Squeeze", [f"y{layer}", "axis1"], [f"x{layer + 1}"]),
+            ]
+            x = f"x{layer + 1}"
+        else:
+            nodes.append(onnxgraph.node("LSTM", [x, *names], ["", "h"], hidden_size=HIDDEN))
+    inits += [
+        onnxgraph.tensor("axis1", np.array([1], np.int64)),
+        onnxgraph.tensor("w_out", w["linear.weight"].T),
+        onnxgraph.tensor("b_out", w["linear.bias"]),
+    ]
+    nodes += [
+        onnxgraph.node("MatMul", ["h", "w_out"], ["lin"]),
+        onnxgraph.node("Add", ["lin", "b_out"], ["pre"]),
+        onnxgraph.node("Relu", ["pre"], ["embedding"]),
+    ]
+    proto = onnxgraph.model(
+        nodes,
+        inits,
+        [onnxgraph.value_info("mels", ("frames", "batch", 40))],
+        [onnxgraph.value_info("embedding", (1, "batch", HIDDEN))],
+        opset=13,
+    )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(proto, options, providers=["CPUExecutionProvider"])
 
 
 def embed(mels: np.ndarray) -> np.ndarray:
     """(batch, 256) L2-normalised embeddings of (batch, frames, 40) mel spectra (frames = 160 normally).
 
     The embedding is ReLU(linear(h)) of the last LSTM layer's final hidden state, as in
-    ``resemblyzer.VoiceEncoder.forward``; torch's gate order (input, forget, cell, output).
+    ``resemblyzer.VoiceEncoder.forward``.
     """
-    w = load_weights()
     x = np.asarray(mels, np.float32)
-    batch, steps, _ = x.shape
-    if batch == 0:
+    if x.shape[0] == 0:
         return np.zeros((0, HIDDEN), np.float32)
-    gates = np.empty((batch, 4 * HIDDEN), np.float32)
-    act = np.empty_like(gates)
-    for layer in range(LAYERS):
-        pre = (x.reshape(batch * steps, -1) @ w[f"w_ih{layer}"] + w[f"b{layer}"]).reshape(batch, steps, -1)
-        w_hh = w[f"w_hh{layer}"]
-        h = np.zeros((batch, HIDDEN), np.float32)
-        c = np.zeros((batch, HIDDEN), np.float32)
-        last = layer == LAYERS - 1
-        seq = None if last else np.empty((batch, steps, HIDDEN), np.float32)
-        for t in range(steps):
-            np.matmul(h, w_hh, out=gates)
-            gates += pre[:, t]
-            _sigmoid(gates, act)  # i, f and o (the g quarter is overwritten next)
-            np.tanh(gates[:, 2 * HIDDEN : 3 * HIDDEN], out=act[:, 2 * HIDDEN : 3 * HIDDEN])
-            c *= act[:, HIDDEN : 2 * HIDDEN]
-            c += act[:, :HIDDEN] * act[:, 2 * HIDDEN : 3 * HIDDEN]
-            np.tanh(c, out=h)
-            h *= act[:, 3 * HIDDEN :]
-            if seq is not None:
-                seq[:, t] = h
-        if seq is not None:
-            x = seq
-    out = np.maximum(h @ w["w_out"] + w["b_out"], 0.0)
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.maximum(norm, 1e-12)
+    (out,) = session().run(None, {"mels": np.ascontiguousarray(x.transpose(1, 0, 2))})
+    out = out[0]
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)

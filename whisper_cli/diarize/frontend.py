@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 from whisper_cli.diarize.encoder import PARTIAL_FRAMES, embed
@@ -38,7 +40,7 @@ class Frontend:
         self.runs: list[tuple[int, int, int]] = []  # (speech position, recording frame, length)
         self._next_window = 0  # speech position of the next window
         self._batch: list[np.ndarray] = []
-        self.positions: list[int] = []  # speech position where each window starts
+        self.positions = array("l")  # speech position where each window starts
         self._embeddings: list[np.ndarray] = []  # float16 blocks of (windows, 256)
         self.samples = 0
 
@@ -51,7 +53,7 @@ class Frontend:
         self._frames()
 
     def finish(self) -> np.ndarray:
-        """(windows, 256) float32 embeddings of the whole stream, in the order of ``positions``."""
+        """(windows, 256) float16 embeddings of the whole stream, in the order of ``positions``."""
         self._decide(self._gate.push(self._vad.flush()))
         self._decide(self._gate.close())
         n_vad = len(self._decided) + self._decided_from
@@ -64,8 +66,10 @@ class Frontend:
             self._cut(max(0, end - PARTIAL_FRAMES), end)
         self._embed()
         if not self._embeddings:
-            return np.zeros((0, 256), np.float32)
-        return np.concatenate(self._embeddings).astype(np.float32)
+            return np.zeros((0, 256), np.float16)
+        points = np.concatenate(self._embeddings)
+        self._embeddings = []
+        return points
 
     def _decide(self, decisions: np.ndarray) -> None:
         self._decided = np.concatenate((self._decided, decisions))
@@ -79,7 +83,7 @@ class Frontend:
         self._mel = np.concatenate((self._mel, mel))
         self._power = np.concatenate((self._power, power))
         drop = (self._mel_from + len(self._mel)) * HOP - self._audio_from
-        self._audio = self._audio[drop:]
+        self._audio = self._audio[drop:].copy()  # a copy: a view would keep the whole block alive
         self._audio_from += drop
         # frames whose VAD frame is decided
         vad_index = (np.arange(self._mel_from, self._mel_from + len(self._mel)) * HOP) // VAD_FRAME
@@ -87,7 +91,7 @@ class Frontend:
         if ready:
             speech = self._decided[vad_index[:ready] - self._decided_from]
             self._keep_speech(self._mel[:ready][speech], self._power[:ready][speech], np.flatnonzero(speech))
-            self._mel, self._power = self._mel[ready:], self._power[ready:]
+            self._mel, self._power = self._mel[ready:].copy(), self._power[ready:].copy()
             self._mel_from += ready
             used = (self._mel_from * HOP) // VAD_FRAME - self._decided_from
             self._decided = self._decided[used:]
@@ -115,7 +119,7 @@ class Frontend:
             min(self._next_window, self.speech_frames - PARTIAL_FRAMES) - self._speech_from
         )  # keep a window
         if drop > 0:
-            self._speech, self._speech_power = self._speech[drop:], self._speech_power[drop:]
+            self._speech, self._speech_power = self._speech[drop:].copy(), self._speech_power[drop:].copy()
             self._speech_from += drop
 
     def _cut(self, start: int, end: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from whisper_cli.diarize.cluster import centroids, speakers
-from whisper_cli.diarize.encoder import PARTIAL_FRAMES, load_weights
+from whisper_cli.diarize.encoder import PARTIAL_FRAMES, session
 from whisper_cli.diarize.frontend import Frontend
 from whisper_cli.diarize.mel import HOP, SAMPLE_RATE
 from whisper_cli.diarize.turns import SpeakerCount, Turn, fill_short
@@ -16,13 +16,14 @@ STEP = 75  # frames (0.75 s) between the starts of embedded windows on the speec
 BLOCK = 10  # frames (0.1 s): the resolution of the labels
 SHORTEST = 4  # blocks: a speaker run shorter than 0.4 s inside speech joins its neighbours
 _FRAME_S = HOP / SAMPLE_RATE
+ANY_COUNT = SpeakerCount()  # the count is found
 
 
 class Diarizer:
     """Speaker turns of one recording, fed block by block (never holds the whole audio)."""
 
-    def __init__(self, count: SpeakerCount = SpeakerCount()) -> None:
-        load_weights()  # loaded once per process, cached
+    def __init__(self, count: SpeakerCount = ANY_COUNT) -> None:
+        session()  # the weights and the ONNX graph: built once per process, cached
         self.count = count
         self._front = Frontend(STEP)
 
@@ -31,7 +32,10 @@ class Diarizer:
         self._front.feed(block)
 
     def finish(self) -> list[Turn]:
-        """The turns: sorted, non-overlapping, speakers numbered by first appearance; none in silence."""
+        """The turns: sorted, non-overlapping, speakers numbered by first appearance; none in silence.
+
+        Call it once, after the last ``feed``.
+        """
         front = self._front
         points = front.finish()
         if not len(points):
@@ -39,11 +43,15 @@ class Diarizer:
         labels = speakers(points, self.count)
         k = int(labels.max()) + 1
         cents = centroids(points, labels, k)
-        blocks = _block_labels(points @ cents.T, np.array(front.positions), front.speech_frames)
+        scores = np.concatenate(
+            [points[i : i + 4096].astype(np.float32) @ cents.T for i in range(0, len(points), 4096)]
+        )
+        del points
+        blocks = _block_labels(scores, np.array(front.positions), front.speech_frames)
         return _turns(blocks, front.runs)
 
 
-def diarize(audio: np.ndarray, count: SpeakerCount = SpeakerCount()) -> list[Turn]:
+def diarize(audio: np.ndarray, count: SpeakerCount = ANY_COUNT) -> list[Turn]:
     """Speaker turns of a whole 16 kHz mono recording."""
     diarizer = Diarizer(count)
     audio = np.asarray(audio, np.float32).reshape(-1)
@@ -56,16 +64,18 @@ def _block_labels(scores: np.ndarray, positions: np.ndarray, frames: int) -> np.
     """The speaker of each 0.1 s block of the speech timeline: best mean score of the windows over it."""
     n = -(-frames // BLOCK)
     k = scores.shape[1]
-    total = np.zeros((n + 1, k))
-    cover = np.zeros(n + 1)
+    total = np.zeros((n + 1, k), np.float32)
+    cover = np.zeros(n + 1, np.float32)
     first = positions // BLOCK
     last = np.minimum(-(-(positions + PARTIAL_FRAMES) // BLOCK), n)
     np.add.at(total, first, scores)
     np.add.at(total, last, -scores)
     np.add.at(cover, first, 1)
     np.add.at(cover, last, -1)
-    mean = np.cumsum(total, axis=0)[:n] / np.maximum(np.cumsum(cover)[:n, None], 1)
-    return fill_short(np.argmax(mean, axis=1), SHORTEST)
+    np.cumsum(total, axis=0, out=total)  # in place: this is the largest array of a long recording
+    np.cumsum(cover, out=cover)
+    total /= np.maximum(cover, 1)[:, None]
+    return fill_short(np.argmax(total[:n], axis=1), SHORTEST)
 
 
 def _turns(blocks: np.ndarray, runs: list[tuple[int, int, int]]) -> list[Turn]:

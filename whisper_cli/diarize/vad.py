@@ -25,7 +25,7 @@ class SpeechProbs:
         """Probabilities of the whole frames completed by ``block`` (float32, one per 512 samples)."""
         audio = np.concatenate((self._rest, np.asarray(block, np.float32)))
         n = audio.size // VAD_FRAME
-        self._rest = audio[n * VAD_FRAME :]
+        self._rest = audio[n * VAD_FRAME :].copy()  # not a view of the whole block
         if n == 0:
             return np.zeros(0, np.float32)
         frames = audio[: n * VAD_FRAME].reshape(n, VAD_FRAME)
