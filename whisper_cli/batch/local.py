@@ -148,8 +148,9 @@ class LocalExecutor:
                 audio, self.runner.diarize, job.input.source, job.input.name
             )
             if result is not None:
-                segments = iter(result[1])
-                return Produced(result[0], segments if labels is None else labels.label(segments))
+                if labels is None:
+                    return Produced(result[0], iter(result[1]))
+                return Produced(result[0], labels.label(result[1]), speakers=labels.seen)
             return transcribed(audio, transcribe, self.runner.decode, labels)
 
         return self.runner.deliver(index, job, produce)

@@ -29,10 +29,14 @@ from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Segment, TranscriptInfo
+from whisper_cli.decode.language import SURE
 from whisper_cli.writers import WriterOptions, make_writer
+from whisper_cli.writers.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
+
+SKIPPED_BECAUSE = "done: same input and settings"  # the report's reason for a skipped input
 
 # How a run's transcripts are made: given the jobs to do (index, job) and the outcomes by index.
 Executor = Callable[[list[tuple[int, Job]], dict[int, Outcome]], None]
@@ -55,6 +59,8 @@ class Runner:
     diarize: DiarizeOptions | None = None  # --diarize: executors label the segments (batch/work.py)
     ledgers: Ledgers = field(default_factory=Ledgers)
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
+    print_times: bool = False  # --print-times: each segment on stderr as it is written
+    _named: bool = False  # several inputs: a --print-times line names its file
     _decisions: dict[int, Decision] = field(default_factory=dict)
 
     def execute(self, jobs: list[Job], produce: Executor) -> BatchResult:
@@ -68,6 +74,7 @@ class Runner:
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
         result = BatchResult()
+        self._named = len(jobs) > 1
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
@@ -114,7 +121,9 @@ class Runner:
                 self.reporter.failed(f"{job.input.name}: {decision.blocked}")
                 outcomes[index] = Outcome(job.input, Status.failed, error=decision.blocked)
             elif decision.done:
-                outcomes[index] = Outcome(job.input, Status.skipped, _names(decision.targets, job))
+                outcomes[index] = Outcome(
+                    job.input, Status.skipped, _names(decision.targets, job), reason=SKIPPED_BECAUSE
+                )
             else:
                 todo.append((index, job))
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
@@ -134,13 +143,11 @@ class Runner:
             produced = produce()
             info = produced.info
             if self.decode.language is None:
-                log.info(
-                    "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
-                )
+                _say_language(job, info)
             self.reporter.start_file(key, job.input.name, info.duration)
-            targets, speakers = self._write(index, job, info, produced.segments)
-            if self.diarize is not None:
-                log.info("%s: %d speaker(s)", job.input.name, len(speakers))
+            targets = self._write(index, job, info, produced.segments)
+            if job.targets is not None:
+                log.info("wrote %s", ", ".join(display_name(name) for name in targets))
             self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
@@ -168,17 +175,17 @@ class Runner:
             seconds=time.monotonic() - started + produced.seconds,
             reason=self._decisions[index].reason if index in self._decisions else "new",
             node=produced.node,
-            speakers=None if self.diarize is None else len(speakers),
+            speakers=None if produced.speakers is None else len(produced.speakers),
         )
 
     def _write(
         self, index: int, job: Job, info: TranscriptInfo, segments: Iterator[Segment]
-    ) -> tuple[tuple[str, ...], set[str]]:
+    ) -> tuple[str, ...]:
         """Stream segments into every format's writer; commit all, or discard all.
 
-        Returns the names written and the speakers labelled (--diarize). Each file's ledger
-        line is appended before the files are renamed into place, so whatever is on disk
-        under an output's name is either proven whisper-cli's or left as it was.
+        Returns the names written. Each file's ledger line is appended before the files
+        are renamed into place, so whatever is on disk under an output's name is either
+        proven whisper-cli's or left as it was.
         """
         decision = self._decisions.get(index)
         targets = None if job.targets is None else (decision.targets if decision else job.targets)
@@ -189,14 +196,13 @@ class Runner:
                 make_writer(fmt, sink.open(), options) for fmt, sink in zip(job.formats, sinks, strict=True)
             ]
             _each(writers, sinks, lambda w: w.start(info))
-            speakers: set[str] = set()
             for segment in segments:
                 if self.stop.is_set():
                     raise _Stop
                 _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
                 self.reporter.advance(job.input.source, segment.end)
-                if segment.speaker is not None and segment.text.strip():
-                    speakers.add(segment.speaker)
+                if self.print_times:
+                    self.reporter.line(_timed(segment, job.input.name if self._named else None))
             _each(writers, sinks, lambda w: w.finish())
             if targets is not None and decision is not None:
                 self._record(job, decision, sinks)
@@ -206,7 +212,7 @@ class Runner:
             for sink in sinks:
                 sink.discard()
             raise
-        return _names(targets, job), speakers
+        return _names(targets, job)
 
     def _record(self, job: Job, decision: Decision, sinks: list) -> None:
         """Seal every file and append its ledger line (before any is renamed into place)."""
@@ -225,6 +231,25 @@ class Runner:
             record_outputs(self.ledgers, written)
         except OSError as exc:
             raise write_error(str(written[0][0].parent / ".whisper-cli-ledger.jsonl"), exc) from None
+
+
+def _say_language(job: Job, info: TranscriptInfo) -> None:
+    """The language detected: a warning when the model was unsure of it, else only with -v."""
+    if info.language_probability <= SURE:
+        log.warning(
+            "%s: language detected as %s with %.0f%% confidence; if that is wrong, give it with -l",
+            job.input.name,
+            info.language,
+            100 * info.language_probability,
+        )
+    else:
+        log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
+
+
+def _timed(segment: Segment, name: str | None) -> str:
+    """openai-whisper's --verbose line: ``[00:00.000 --> 00:03.720] text``, after the file's name if given."""
+    times = f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}]"
+    return " ".join(p for p in (name, times, segment.text.strip()) if p)
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:

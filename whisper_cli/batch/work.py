@@ -37,7 +37,8 @@ class Produced:
     """One input's transcript as an executor hands it to ``Runner.deliver``.
 
     ``decoded`` fills with the sample counts read as ``segments`` is consumed (a streamed
-    input); ``seconds`` is wall time spent on it elsewhere (on a Ray worker), ``node`` where.
+    input), ``speakers`` with the labels of its non-blank segments (--diarize);
+    ``seconds`` is wall time spent on it elsewhere (on a Ray worker), ``node`` where.
     """
 
     info: TranscriptInfo
@@ -45,6 +46,7 @@ class Produced:
     decoded: list[int] = field(default_factory=list)
     seconds: float = 0.0
     node: str | None = None
+    speakers: set[str] | None = None  # --diarize: the labels written, filled as ``segments`` is consumed
 
 
 def labeller(
@@ -74,7 +76,9 @@ def transcribed(
         info, segments = transcribe_chunks(transcribe, blocks, options, audio.duration)
     else:
         info, segments = transcribe(audio, options)
-    return Produced(info, segments if labels is None else labels.label(segments), decoded)
+    if labels is None:
+        return Produced(info, segments, decoded)
+    return Produced(info, labels.label(segments), decoded, speakers=labels.seen)
 
 
 def _counted(blocks: Iterator[np.ndarray], lengths: list[int]) -> Iterator[np.ndarray]:

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
+from whisper_cli.cli import command
 from whisper_cli.diarize.options import MODES
 
 SPEAKERS = "Speakers"
@@ -78,11 +78,12 @@ def with_diarize_value(args: Sequence[str], takes_value: set[str]) -> list[str]:
     return out
 
 
-class TranscribeCommand(TyperCommand):
-    """The transcribe command, whose ``--diarize`` takes a value or stands alone."""
+class TranscribeCommand(command.TranscribeCommand):
+    """The transcribe command (grouped help, openai-whisper's spellings), whose ``--diarize``
+    takes a value or stands alone."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Give a bare ``--diarize`` its value, then parse as usual."""
+        """Give a bare ``--diarize`` its value, then parse as the command does."""
         takes_value = {
             opt
             for param in self.params

@@ -37,6 +37,7 @@ class Labeller:
 
     def __init__(self, options: DiarizeOptions, audio: np.ndarray | None, source: str, name: str) -> None:
         self._options = options
+        self.seen: set[str] = set()  # the labels of the non-blank segments given out so far
         self._turns: list[Turn] | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -58,11 +59,15 @@ class Labeller:
                 held.append(segment)
                 continue
             for each in (*held, segment):
-                yield from assign(each)
+                yield from self._noted(assign(each))
             held.clear()
         assign = assign or self._assigner()
         for each in held:
-            yield from assign(each)
+            yield from self._noted(assign(each))
+
+    def _noted(self, parts: list[Segment]) -> list[Segment]:
+        self.seen.update(p.speaker for p in parts if p.speaker is not None and p.text.strip())
+        return parts
 
     def _assigner(self) -> SpeakerAssigner:
         self._done.wait()

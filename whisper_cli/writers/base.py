@@ -21,6 +21,7 @@ class WriterOptions:
     tsv_words: bool = False  # one TSV row per word instead of per segment
     speakers: bool = False  # --diarize: json, jsonl and tsv carry a speaker field even when none is known
     source: str = ""  # the input's name, for formats whose records name their file (jsonl)
+    named: bool = False  # several inputs share one stream (-o -): txt and tsv lines name their file too
 
 
 class Writer(Protocol):

@@ -2,7 +2,9 @@
 --diarize a fourth column, ``speaker``.
 
 Integer milliseconds, as in openai-whisper, so no locale reads a decimal comma; tabs
-and newlines in the text become spaces so that every row has three fields.
+and newlines in the text become spaces so that every row has three fields. With several
+inputs on one stream (``-o -``) a first column, ``file``, names each row's input, and the
+header is the stream's, written once (``header(named=True, …)``), not each input's.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from typing import TextIO
 
 from whisper_cli.core.transcript import Segment, TranscriptInfo
 from whisper_cli.writers.base import WriterOptions
-from whisper_cli.writers.text import one_line
+from whisper_cli.writers.text import file_label, one_line
 from whisper_cli.writers.timestamps import tsv_timestamp
+
+
+def header(*, named: bool, speakers: bool) -> str:
+    """The header row: ``file`` first on a stream of several inputs, ``speaker`` last with --diarize."""
+    return ("file\t" if named else "") + "start\tend\ttext" + ("\tspeaker" if speakers else "") + "\n"
 
 
 class TsvWriter:
@@ -21,11 +28,13 @@ class TsvWriter:
     def __init__(self, file: TextIO, options: WriterOptions) -> None:
         self.file = file
         self.options = options
+        self._prefix = f"{file_label(options.source)}\t" if options.named else ""
 
     def start(self, info: TranscriptInfo) -> None:
-        """Write the header row."""
-        self.file.write("start\tend\ttext\tspeaker\n" if self.options.speakers else "start\tend\ttext\n")
-        self.file.flush()
+        """Write the header row (unless the stream's header names the files)."""
+        if not self.options.named:
+            self.file.write(header(named=False, speakers=self.options.speakers))
+            self.file.flush()
 
     def write(self, segment: Segment) -> None:
         """Write the segment's rows and flush; blank segments and words are dropped."""
@@ -37,7 +46,7 @@ class TsvWriter:
             rows = [(segment.start, segment.end, one_line(segment.text), segment.speaker)]
         for start, end, text, speaker in rows:
             label = f"\t{speaker or ''}" if self.options.speakers else ""
-            self.file.write(f"{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}{label}\n")
+            self.file.write(f"{self._prefix}{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}{label}\n")
         self.file.flush()
 
     def finish(self) -> None:

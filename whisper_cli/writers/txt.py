@@ -1,4 +1,11 @@
-"""Plain text: one line per segment; with speakers, one line per turn, ``SPEAKER_1: …``."""
+"""Plain text: one line per segment; with several inputs on one stream, each line starts with its
+file; with speakers (--diarize), one line per turn, ``SPEAKER_1: …``.
+
+``-o -`` puts every input's text on stdout; then a line is ``FILE:TEXT``, as ``grep -H``
+prints its matches, so that lines of inputs decoded at once can be told apart (and a
+labelled line is ``FILE:SPEAKER_1: TEXT``, one per segment: a line is never left open
+where another input's may come).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from typing import TextIO
 
 from whisper_cli.core.transcript import Segment, TranscriptInfo
 from whisper_cli.writers.base import WriterOptions
-from whisper_cli.writers.text import one_line
+from whisper_cli.writers.text import file_label, one_line
 
 
 class TxtWriter:
@@ -20,6 +27,7 @@ class TxtWriter:
     def __init__(self, file: TextIO, options: WriterOptions) -> None:
         self.file = file
         self.options = options
+        self._prefix = f"{file_label(options.source)}:" if options.named else ""
         self._speaker: str | None = None  # of the line left open, if any
 
     def start(self, info: TranscriptInfo) -> None:
@@ -30,15 +38,17 @@ class TxtWriter:
         text = one_line(segment.text)
         if not text:
             return
-        if segment.speaker is not None and segment.speaker == self._speaker:
+        if segment.speaker is None:
+            self._end_line()
+            self.file.write(f"{self._prefix}{text}\n")
+        elif self.options.named:  # other inputs' lines may come between: whole lines only
+            self.file.write(f"{self._prefix}{segment.speaker}: {text}\n")
+        elif segment.speaker == self._speaker:
             self.file.write(" " + text)  # the same speaker goes on
         else:
             self._end_line()
-            if segment.speaker is None:
-                self.file.write(text + "\n")
-            else:
-                self.file.write(f"{segment.speaker}: {text}")
-                self._speaker = segment.speaker
+            self.file.write(f"{segment.speaker}: {text}")
+            self._speaker = segment.speaker
         self.file.flush()
 
     def finish(self) -> None:
