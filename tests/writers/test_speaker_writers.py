@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import render
 from whisper_cli.core.transcript import Segment, Word
 from whisper_cli.writers import WriterOptions
+from whisper_cli.writers.tsv import header
 
 OPENAI_UTILS = Path(__file__).parent / "openai_whisper" / "utils.py.txt"
 OPENAI_SHA256 = "c25990446ab7dd5ba30bd52bd4f0e6537f11b5e361a015f02c21355d41027b05"
@@ -120,3 +121,18 @@ def test_openai_whispers_writers_read_our_json(words: bool) -> None:
     assert "00:00:04,000 --> 00:00:0" in written["WriteSRT"] and "Fine, thanks." in written["WriteSRT"]
     assert written["WriteVTT"].startswith("WEBVTT") and "Fine, thanks." in written["WriteVTT"]
     assert written["WriteTSV"].splitlines()[3] == "4000\t5800\tFine, thanks."
+
+
+def test_inputs_sharing_stdout_get_whole_labelled_lines() -> None:
+    """-o -: lines of inputs decoded at once interleave, so none is left open for a turn."""
+    options = WriterOptions(speakers=True, named=True, source="calls/a.wav")
+    assert render("txt", _dialogue(), options).splitlines() == [
+        "calls/a.wav:SPEAKER_1: Good morning.",
+        "calls/a.wav:SPEAKER_1: How are you?",
+        "calls/a.wav:SPEAKER_2: Fine, thanks.",
+        "calls/a.wav:SPEAKER_1: Good.",
+    ]
+    rows = render("tsv", _dialogue(), options).splitlines()
+    assert rows[0] == "calls/a.wav\t0\t1800\tGood morning.\tSPEAKER_1"  # the stream writes the header
+    assert header(named=True, speakers=True) == "file\tstart\tend\ttext\tspeaker\n"
+    assert header(named=False, speakers=False) == "start\tend\ttext\n"
