@@ -36,15 +36,19 @@ Diarize = Annotated[
 
 Speakers = Annotated[
     int | None,
-    typer.Option(min=1, help="--diarize: exactly N speakers (default: found).", rich_help_panel=SPEAKERS),
+    typer.Option(
+        min=1, metavar="N", help="--diarize: exactly N speakers (default: found).", rich_help_panel=SPEAKERS
+    ),
 ]
 
 MinSpeakers = Annotated[
-    int | None, typer.Option(min=1, help="--diarize: at least N speakers.", rich_help_panel=SPEAKERS)
+    int | None,
+    typer.Option(min=1, metavar="N", help="--diarize: at least N speakers.", rich_help_panel=SPEAKERS),
 ]
 
 MaxSpeakers = Annotated[
-    int | None, typer.Option(min=1, help="--diarize: at most N speakers.", rich_help_panel=SPEAKERS)
+    int | None,
+    typer.Option(min=1, metavar="N", help="--diarize: at most N speakers.", rich_help_panel=SPEAKERS),
 ]
 
 
