@@ -196,7 +196,8 @@ def part_e(minutes: float) -> None:
     print(
         f"  held before finish {held / 1e6:.1f} MB ({windows} windows), "
         f"peak incl. finish {peak / 1e6:.1f} MB, "
-        f"{len(turns)} turns; per hour of speech about {held / 1e6 / (fed / 16000 / 3600):.1f} MB"
+        f"{len(turns)} turns; the embeddings kept grow by {windows * 512e-6 / (fed / 16000 / 3600):.1f} MB "
+        "per hour of speech (the rest is bounded by the block size)"
     )
 
 

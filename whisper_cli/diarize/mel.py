@@ -15,6 +15,7 @@ SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 40
+_CHUNK = 500  # frames transformed at once
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -71,7 +72,9 @@ def mel_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     frames = np.lib.stride_tricks.as_strided(
         audio, (n, N_FFT), (HOP * audio.itemsize, audio.itemsize), writeable=False
     )
-    spectrum = np.fft.rfft(frames * _window(), axis=1)
-    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    mel = np.empty((n, N_MELS), np.float32)
+    for a in range(0, n, _CHUNK):  # a chunk at a time: the FFT's temporaries stay small
+        spectrum = np.fft.rfft(frames[a : a + _CHUNK] * _window(), axis=1)
+        mel[a : a + _CHUNK] = (spectrum.real**2 + spectrum.imag**2).astype(np.float32) @ mel_filters().T
     energy = np.einsum("ij,ij->i", frames, frames) / N_FFT
-    return power @ mel_filters().T, energy.astype(np.float32)
+    return mel, energy.astype(np.float32)
