@@ -7,14 +7,15 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from whisper_cli.core.errors import UsageError
-from whisper_cli.core.transcript import DecodeOptions, Task
+from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Task
 from whisper_cli.decode.options import decode_options
 from whisper_cli.decode.whisper import ModelSpec
+from whisper_cli.diarize.options import diarize_options
 from whisper_cli.models.resolve import MODEL_SIZES, unknown_model
 from whisper_cli.writers import WriterOptions, expand_formats
 
@@ -68,6 +69,7 @@ class RunSettings:
     verbose: bool
     debug: bool
     live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live/run.py)
+    diarize: DiarizeOptions | None = None  # --diarize: speaker labels (diarize/)
     ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (cluster/executor.py)
     stream: bool = False  # -o -: every input's transcript to stdout, nothing on disk, no ledger
     print_times: bool = False  # each segment on stderr, [00:00.000 --> 00:03.720] text
@@ -90,6 +92,7 @@ class RunSettings:
             "formats": list(self.formats),
             "output_dir": "-" if self.stream else None if self.output_dir is None else str(self.output_dir),
             "ray": self.ray,
+            "diarize": None if self.diarize is None else asdict(self.diarize),
         }
 
     def fingerprint(self, fmt: str) -> str:
@@ -106,6 +109,8 @@ class RunSettings:
             "decode": _fingerprinted(self.decode),
             "writer": {name: getattr(self.writer, name) for name in FORMAT_OPTIONS.get(fmt, ())},
         }
+        if self.diarize is not None:  # only then: the keys of runs without it stay as they were
+            shape["diarize"] = asdict(self.diarize)
         text = json.dumps(shape, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -140,6 +145,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
     """
     o = options
     inputs = tuple(o["inputs"] or ())
+    diarize = diarize_options(o, inputs)  # first: --live --diarize is said as what it is
     live = _live_settings(o, inputs)
     if not inputs and not o["from_file"] and live is None:
         raise UsageError("no input given: pass audio/video files, folders, globs or - for stdin (see --help)")
@@ -150,6 +156,9 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     decode = decode_options(o)
+    if diarize is not None:  # a segment is split where its words change speaker: words are decoded
+        diarize = replace(diarize, words=decode.word_timestamps)
+        decode = replace(decode, word_timestamps=True)
     _check_model_name(o["model"])
     _check_model_language(o["model"], decode)
     stream = _stream(o["output_dir"], formats)
@@ -180,11 +189,13 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
             highlight_words=o["highlight_words"],
             tsv_words=o["tsv_words"],
             named=stream,
+            speakers=diarize is not None,
         ),
         quiet=o["quiet"],
         verbose=o["verbose"],
         debug=o["debug"],
         live=live,
+        diarize=diarize,
         ray=_ray_address(o.get("ray")),
         stream=stream,
         print_times=bool(o.get("print_times")),

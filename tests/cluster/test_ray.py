@@ -333,3 +333,32 @@ def test_unreachable_address_is_one_line_and_exit_3(tmp_path: Path):
         "whisper-cli: error: --ray 127.0.0.1:9: cannot reach 127.0.0.1:9 (Connection refused)"
     ]
     assert json.loads((tmp_path / "r.json").read_text())["stopped_by"] == "Ray cluster unavailable"
+
+
+def test_diarize_on_a_cluster_labels_as_one_machine_does(cluster: RayCluster, tmp_path: Path):
+    """--diarize runs in the Ray worker's work as in the local one: the same labelled outputs
+    and speaker counts (auto on mono files, channels on a stereo call)."""
+    import numpy as np
+    import soundfile as sf
+
+    (tmp_path / "in").mkdir()
+    shutil.copy(SAMPLES / "hello.wav", tmp_path / "in" / "hello.wav")
+    hello, _ = sf.read(SAMPLES / "hello.wav", dtype="float32")
+    sf.write(tmp_path / "in" / "call.wav", np.stack([hello, hello[::-1] * 0.01], axis=1), 16000)
+    for mode in ("auto", "channels"):
+        common = ("in", "-f", "txt,json", "--diarize", mode)
+        runs = [
+            cluster.run(
+                *common, "-o", f"{where}-{mode}", "--report", f"{where}-{mode}.json", *extra, cwd=tmp_path
+            )
+            for where, extra in (("local", ()), ("ray", ("--ray", cluster.address)))
+        ]
+        assert [r.returncode for r in runs] == ([0, 0] if mode == "auto" else [1, 1]), runs[1].stderr
+        assert _outputs(tmp_path / f"ray-{mode}") == _outputs(tmp_path / f"local-{mode}")
+        assert _entries(tmp_path / f"ray-{mode}.json", f"ray-{mode}") == _entries(
+            tmp_path / f"local-{mode}.json", f"local-{mode}"
+        )
+        texts = _outputs(tmp_path / f"ray-{mode}")
+        assert texts["call.txt"].startswith("SPEAKER_1: Hello")
+        if mode == "auto":
+            assert texts["hello.txt"].startswith("SPEAKER_1: Hello")

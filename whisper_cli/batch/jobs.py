@@ -46,6 +46,7 @@ class Outcome:
     seconds: float = 0.0  # wall time spent on it
     reason: str | None = None  # why it was transcribed (new, settings changed, …); None when it was not
     node: str | None = None  # the Ray node that transcribed it (--ray); None on this machine
+    speakers: int | None = None  # speakers labelled in its transcript (--diarize); None without
 
 
 @dataclass(slots=True)

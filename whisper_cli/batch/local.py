@@ -11,16 +11,20 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from whisper_cli.batch.jobs import Job, Outcome, Status
 from whisper_cli.batch.runner import Runner
-from whisper_cli.batch.work import LongAudio, Produced, read_input, transcribed
+from whisper_cli.batch.work import LongAudio, Produced, labeller, read_input, transcribed
 from whisper_cli.core.errors import AudioError
 from whisper_cli.core.transcript import ClipsFn, Segment, TranscribeFn, TranscriptInfo
 from whisper_cli.decode.crossfile import fits
+
+if TYPE_CHECKING:
+    from whisper_cli.diarize.labels import Labeller
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,9 @@ class LocalExecutor:
 
     runner: Runner
     load: Callable[[], TranscribeFn]  # called once, while the first files decode
+    # --diarize: each input's speakers, being found from when it is read (while the model
+    # loads, for the first), by job index; taken when its transcript starts
+    _labels: dict[int, Labeller] = field(default_factory=dict)
 
     def __call__(self, todo: list[tuple[int, Job]], outcomes: dict[int, Outcome]) -> None:
         """Decode ahead in a thread and transcribe in ``workers`` threads on this machine."""
@@ -63,6 +70,10 @@ class LocalExecutor:
             except Exception as exc:  # an unexpected decoder bug fails this file only
                 log.debug("decoding %s failed", job.input.name, exc_info=True)
                 item = AudioError(job.input.name, f"cannot decode audio ({type(exc).__name__}: {exc})")
+            if not isinstance(item, AudioError):
+                labels = labeller(item, self.runner.diarize, job.input.source, job.input.name)
+                if labels is not None:
+                    self._labels[index] = labels
             if not _put(out, (index, job, item), self.runner.stop):
                 return
         _put(out, None, self.runner.stop)
@@ -133,9 +144,14 @@ class LocalExecutor:
         def produce() -> Produced:
             if isinstance(audio, AudioError):
                 raise audio
+            labels = self._labels.pop(index, None) or labeller(
+                audio, self.runner.diarize, job.input.source, job.input.name
+            )
             if result is not None:
-                return Produced(result[0], iter(result[1]))
-            return transcribed(audio, transcribe, self.runner.decode)
+                if labels is None:
+                    return Produced(result[0], iter(result[1]))
+                return Produced(result[0], labels.label(result[1]), speakers=labels.seen)
+            return transcribed(audio, transcribe, self.runner.decode, labels)
 
         return self.runner.deliver(index, job, produce)
 

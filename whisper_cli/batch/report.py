@@ -273,6 +273,7 @@ def report_document(
                 "reason": o.reason,
                 "seconds": round(o.seconds, 3),
                 "node": o.node,  # the Ray node that did it (--ray); null on one machine
+                "speakers": o.speakers,  # speakers labelled (--diarize); null without
             }
             for o in result.outcomes
         ],

@@ -29,7 +29,7 @@ from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
 from whisper_cli.core import streams
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
-from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Segment, TranscriptInfo
 from whisper_cli.decode.language import SURE
 from whisper_cli.writers import WriterOptions, make_writer
 from whisper_cli.writers.timestamps import format_timestamp
@@ -57,6 +57,7 @@ class Runner:
     workers: int = 1
     overwrite: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # format → the settings' fingerprint
+    diarize: DiarizeOptions | None = None  # --diarize: executors label the segments (batch/work.py)
     ledgers: Ledgers = field(default_factory=Ledgers)
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
     print_times: bool = False  # --print-times: each segment on stderr as it is written
@@ -181,6 +182,7 @@ class Runner:
             seconds=time.monotonic() - started + produced.seconds,
             reason=self._decisions[index].reason if index in self._decisions else "new",
             node=produced.node,
+            speakers=None if produced.speakers is None else len(produced.speakers),
         )
 
     def _write(

@@ -17,7 +17,7 @@ import typer
 
 from whisper_cli import program_name as program
 from whisper_cli.cli import completion, live_options, options, whisper_options
-from whisper_cli.cli.command import TranscribeCommand
+from whisper_cli.cli import speakers as speaker_options
 from whisper_cli.cli.models import DEFAULT_MODEL, models_app
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
@@ -58,7 +58,7 @@ zsh, fish): `whisper-cli --install-completion`."""
 
 @app.command(
     "transcribe",
-    cls=TranscribeCommand,
+    cls=speaker_options.TranscribeCommand,
     context_settings=CONTEXT,
     epilog=EXAMPLES,
 )
@@ -97,6 +97,10 @@ def transcribe_command(
     max_cue_duration: options.MaxCueDuration = None,
     min_cue_duration: options.MinCueDuration = None,
     highlight_words: options.HighlightWords = False,
+    diarize: speaker_options.Diarize = None,
+    speakers: speaker_options.Speakers = None,
+    min_speakers: speaker_options.MinSpeakers = None,
+    max_speakers: speaker_options.MaxSpeakers = None,
     overwrite: options.Overwrite = False,
     report: options.Report = None,
     workers: options.Workers = 0,

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from whisper_cli.audio.load import STDIN, display_name
-from whisper_cli.batch.inputs import Collection, Input, collect_inputs, read_file_list
+from whisper_cli.batch.inputs import Collection, Input, Unusable, collect_inputs, read_file_list
 from whisper_cli.batch.jobs import BatchResult, Job, Outcome, Status
 from whisper_cli.batch.local import LocalExecutor
 from whisper_cli.batch.outputs import fallback_path, plan_outputs
@@ -32,7 +32,7 @@ from whisper_cli.core.transcript import TranscribeFn
 from whisper_cli.decode.hardware import default_workers, resolve_device
 from whisper_cli.decode.whisper import ModelSpec, get_whisper
 from whisper_cli.settings import RunSettings
-from whisper_cli.writers.tsv import NAMED_HEADER
+from whisper_cli.writers.tsv import header
 
 ONE_DOCUMENT = ("json", "srt", "vtt")  # formats whose stream holds one input: not several on stdout
 
@@ -68,6 +68,8 @@ def _session(settings: RunSettings) -> int:
         collection = collect_inputs(
             settings.inputs, listed=listed, recursive=settings.recursive, stop=_stop_listing()
         )
+        if settings.diarize is not None and settings.diarize.mode == "channels":
+            _stereo_only(collection)
         if not collection.inputs and not collection.stopped:
             raise UsageError(_nothing_found(collection, _arguments_named(settings)))
         _say_unentered(collection)
@@ -128,6 +130,21 @@ def _say_unentered(collection: Collection) -> None:
         )
 
 
+def _stereo_only(collection: Collection) -> None:
+    """--diarize channels: an input whose header says it is not two-channel is set aside as
+    unusable, like a missing path (one line each; the others go on; none left: a usage error)."""
+    from whisper_cli.audio.stereo import channel_count, not_stereo
+
+    kept = []
+    for item in collection.inputs:
+        channels = channel_count(item.source)
+        if channels is None or channels == 2:  # not known from the header: the decode tells
+            kept.append(item)
+        else:
+            collection.missing.append(Unusable(item.source, not_stereo(channels)))
+    collection.inputs = kept
+
+
 def _stop_listing() -> Callable[[], bool]:
     """Whether to cut the listing short: a signal came, and listing has taken over a second
     (a huge tree on a slow disk); a quicker listing is finished, so the report names every input."""
@@ -154,9 +171,11 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         overwrite=settings.overwrite,
         keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
         print_times=settings.print_times,
+        diarize=settings.diarize,
     )
     if settings.stream and settings.formats == ("tsv",):
-        sys.stdout.write(NAMED_HEADER)  # the stream's header, once; flushed with the first row
+        # the stream's header, once; flushed with the first row
+        sys.stdout.write(header(named=True, speakers=settings.writer.speakers))
     with reporter:
         for missing in collection.missing:
             reporter.failed(f"{display_name(missing.path)}: {missing.cause}")

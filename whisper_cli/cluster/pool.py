@@ -70,7 +70,9 @@ class Pool:
         from whisper_cli.cluster.worker import Worker
 
         self.ray, self.runner, self.address, self.outcomes = ray, runner, address, outcomes
-        self.new_actor = functools.partial(ray.remote(Worker).options(**options).remote, spec, decode)
+        self.new_actor = functools.partial(
+            ray.remote(Worker).options(**options).remote, spec, decode, runner.diarize
+        )
         self.waiting: deque[_Task] = deque()
         self.loading: dict[Any, _Actor] = {}  # load() call → actor
         self.calls: dict[Any, tuple[_Actor, _Task]] = {}  # run() call → actor, task
@@ -144,7 +146,8 @@ class Pool:
         self.moved = time.monotonic()
         self._feed(actor)  # before writing: the actor starts its next file meanwhile
         for (index, job), done in zip(task.group, results, strict=True):
-            outcome = self.runner.deliver(index, job, functools.partial(_produced, job, done))
+            produce = functools.partial(_produced, job, done, self.runner.diarize is not None)
+            outcome = self.runner.deliver(index, job, produce)
             self.outcomes[index] = outcome if outcome.node else replace(outcome, node=done.node)
 
     def _forget(self, actor: _Actor, ref: Any) -> None:
@@ -180,14 +183,16 @@ class Pool:
             self.outcomes[index] = self.runner.deliver(index, job, functools.partial(_raise, message))
 
 
-def _produced(job: Job, done: Done) -> Produced:
-    """``done`` as the runner writes it, or the error that failed it (named as the user named the input)."""
+def _produced(job: Job, done: Done, diarized: bool = False) -> Produced:
+    """``done`` as the runner writes it, or the error that failed it (named as the user named the input);
+    ``diarized``: its segments carry speakers (--diarize), to be counted."""
     if done.audio_error is not None:
         raise AudioError(job.input.name, done.audio_error)
     if done.error is not None or done.info is None:
         raise WhisperCliError(done.error or "no transcript came back")
     decoded = [done.samples] if done.samples else []
-    return Produced(done.info, iter(done.segments), decoded, done.seconds, done.node)
+    speakers = {s.speaker for s in done.segments if s.speaker and s.text.strip()} if diarized else None
+    return Produced(done.info, iter(done.segments), decoded, done.seconds, done.node, speakers)
 
 
 def _raise(message: str) -> Produced:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from whisper_cli.batch.work import LongAudio, read_input, transcribed
+from whisper_cli.batch.work import LongAudio, labeller, read_input, transcribed
 from whisper_cli.core.errors import AudioError, ModelLoadError
 from whisper_cli.core.malloc import keep_large_buffers
-from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Segment, TranscriptInfo
 from whisper_cli.decode.crossfile import fits
 from whisper_cli.decode.whisper import ModelSpec, Whisper, get_whisper
 
@@ -50,9 +50,10 @@ def node_name() -> str:
 class Worker:
     """One decoder on one node (rayexec wraps it with ``ray.remote``): files one call at a time."""
 
-    def __init__(self, spec: ModelSpec, decode: DecodeOptions) -> None:
+    def __init__(self, spec: ModelSpec, decode: DecodeOptions, diarize: DiarizeOptions | None = None) -> None:
         self._spec = spec
         self._decode = decode
+        self._diarize = diarize
         self._whisper: Whisper | None = None
         self._node = node_name()
 
@@ -76,7 +77,7 @@ class Worker:
         batched = self._together(audios)
         results = []
         for i, audio in enumerate(audios):
-            results.append(self._one(audio, batched.get(i)))
+            results.append(self._one(audio, batched.get(i), sources[i]))
         if batched:  # the batch's own time, shared among its clips
             share = (time.monotonic() - started - sum(r.seconds for r in results)) / len(audios)
             results = [replace(r, seconds=r.seconds + share) for r in results]
@@ -94,18 +95,19 @@ class Worker:
             return {}
         return dict(zip(short, decoded, strict=True))
 
-    def _one(self, audio: Audio, result: Decoded | None) -> Done:
+    def _one(self, audio: Audio, result: Decoded | None, source: str) -> Done:
         began = time.monotonic()
         if isinstance(audio, AudioError):
             return Done(self._node, audio_error=audio.cause)
         if self._whisper is None:
             return Done(self._node, error="the model was not loaded")
         try:
+            labels = labeller(audio, self._diarize, source, os.path.basename(source))
             if result is not None:
-                info, segments = result[0], tuple(result[1])
+                info, segments = result[0], tuple(result[1] if labels is None else labels.label(result[1]))
                 samples = 0
             else:
-                produced = transcribed(audio, self._whisper, self._decode)
+                produced = transcribed(audio, self._whisper, self._decode, labels)
                 info, segments = produced.info, tuple(produced.segments)
                 samples = sum(produced.decoded)
         except AudioError as exc:  # a streamed input that breaks off

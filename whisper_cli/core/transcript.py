@@ -23,6 +23,7 @@ class Word:
     end: float
     word: str  # as the model wrote it, usually with its leading space
     probability: float = 1.0
+    speaker: str | None = None  # SPEAKER_1, SPEAKER_2, … with --diarize; None otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Segment:
     compression_ratio: float = 0.0
     no_speech_prob: float = 0.0
     words: tuple[Word, ...] | None = None  # None unless word timestamps were asked for
+    speaker: str | None = None  # SPEAKER_1, SPEAKER_2, … with --diarize; None otherwise
 
 
 def retimed(
@@ -99,6 +101,17 @@ class DecodeOptions:
         0  # 0 or 1: sequential decoding; >1: batched (VAD chunks of a file, short files together)
     )
     max_new_tokens: int | None = None  # per 30 s window; None: the model's limit (live caps it)
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizeOptions:
+    """Who spoke when (--diarize): how turns are found, and how many speakers to look for."""
+
+    mode: str = "auto"  # auto: the speaker model; channels: a stereo call, one speaker per channel
+    speakers: int | None = None  # --speakers N: exactly N
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    words: bool = False  # whether word times are wanted in the output (they are decoded either way)
 
 
 class TranscribeFn(Protocol):

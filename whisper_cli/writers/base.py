@@ -19,6 +19,7 @@ class WriterOptions:
     min_cue_duration: float | None = None  # seconds
     highlight_words: bool = False  # karaoke cues (needs word timestamps)
     tsv_words: bool = False  # one TSV row per word instead of per segment
+    speakers: bool = False  # --diarize: json, jsonl and tsv carry a speaker field even when none is known
     source: str = ""  # the input's name, for formats whose records name their file (jsonl)
     named: bool = False  # several inputs share one stream (-o -): txt and tsv lines name their file too
 

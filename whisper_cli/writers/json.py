@@ -2,6 +2,8 @@
 
 The only format that buffers: the document is written at ``finish``. Times are
 rounded to milliseconds; non-ASCII text is written as UTF-8, not ``\\u`` escapes.
+With --diarize, each segment and word has a ``speaker`` and the document a ``speakers``
+list; openai-whisper's own writers still read it (they ignore the extra keys).
 """
 
 from __future__ import annotations
@@ -37,18 +39,22 @@ def dumps(value: Any) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def word_dict(word: Word) -> dict[str, Any]:
-    """One word as openai-whisper writes it."""
-    return {
+def word_dict(word: Word, *, speakers: bool = False) -> dict[str, Any]:
+    """One word as openai-whisper writes it; with ``speakers``, its ``speaker`` too."""
+    record: dict[str, Any] = {
         "start": seconds(word.start),
         "end": seconds(word.end),
         "word": word.word,
         "probability": number(word.probability),
     }
+    if speakers:
+        record["speaker"] = word.speaker
+    return record
 
 
-def segment_dict(segment: Segment) -> dict[str, Any]:
-    """One segment with openai-whisper's field names; ``words`` only when present."""
+def segment_dict(segment: Segment, *, speakers: bool = False) -> dict[str, Any]:
+    """One segment with openai-whisper's field names; ``words`` only when present; with
+    ``speakers`` (--diarize), its ``speaker`` and each word's."""
     record: dict[str, Any] = {
         "id": segment.id,
         "seek": segment.seek,
@@ -61,8 +67,10 @@ def segment_dict(segment: Segment) -> dict[str, Any]:
         "compression_ratio": number(segment.compression_ratio),
         "no_speech_prob": number(segment.no_speech_prob),
     }
+    if speakers:
+        record["speaker"] = segment.speaker
     if segment.words is not None:
-        record["words"] = [word_dict(word) for word in segment.words]
+        record["words"] = [word_dict(word, speakers=speakers) for word in segment.words]
     return record
 
 
@@ -87,12 +95,15 @@ class JsonWriter:
     def finish(self) -> None:
         """Write the whole document on one line and flush."""
         info = self._info
-        document = {
+        speakers = self.options.speakers
+        document: dict[str, Any] = {
             "text": "".join(segment.text for segment in self._segments),
-            "segments": [segment_dict(segment) for segment in self._segments],
+            "segments": [segment_dict(segment, speakers=speakers) for segment in self._segments],
             "language": info.language if info else None,
             "language_probability": number(info.language_probability) if info else None,
             "duration": seconds(info.duration) if info else None,
         }
+        if speakers:  # in order of first appearance
+            document["speakers"] = list(dict.fromkeys(s.speaker for s in self._segments if s.speaker))
         self.file.write(dumps(document) + "\n")
         self.file.flush()

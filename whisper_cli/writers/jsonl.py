@@ -1,6 +1,7 @@
 """JSON Lines: one object per segment, written and flushed as each one arrives.
 
-Every record names its input (``file``), so the records of a batch can share stdout.
+Every record names its input (``file``), so the records of a batch can share stdout;
+with --diarize each record and word has a ``speaker``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ class JsonlWriter:
             "start": seconds(segment.start),
             "end": seconds(segment.end),
             "text": text,
+            **({"speaker": segment.speaker} if self.options.speakers else {}),
             "avg_logprob": number(segment.avg_logprob),
             "no_speech_prob": number(segment.no_speech_prob),
         }
         if segment.words is not None:
-            record["words"] = [word_dict(word) for word in segment.words]
+            record["words"] = [word_dict(word, speakers=self.options.speakers) for word in segment.words]
         record["language"] = self._language
         self.file.write(dumps(record) + "\n")
         self.file.flush()

@@ -1,4 +1,8 @@
-"""SubRip (SRT): numbered cues, ``HH:MM:SS,mmm`` times, a blank line after each cue."""
+"""SubRip (SRT): numbered cues, ``HH:MM:SS,mmm`` times, a blank line after each cue.
+
+SRT has no speaker markup: a speaker (--diarize) starts the cue text, ``SPEAKER_1: …``, as
+the text shown, the way subtitles for the hard of hearing name a speaker.
+"""
 
 from __future__ import annotations
 

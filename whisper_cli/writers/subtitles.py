@@ -35,6 +35,8 @@ class SubtitleWriter:
     and in how a cue block looks. Cues never overlap and never run backwards, across
     segments too, because the end of the last cue written is kept. ``highlight_words``
     gives karaoke cues: by default one cue per word span, the word in ``<u>…</u>``.
+    A labelled segment's cues each carry its speaker (``labelled``); a segment is one
+    speaker's, so no cue spans two.
     """
 
     header: ClassVar[str] = ""
@@ -44,6 +46,7 @@ class SubtitleWriter:
         self.options = options
         self._last_end = 0.0
         self._count = 0
+        self._speaker: str | None = None  # of the segment being written
 
     def start(self, info: TranscriptInfo) -> None:
         """Write the header, if the format has one."""
@@ -63,6 +66,7 @@ class SubtitleWriter:
         if not cues:
             return
         self._last_end = cues[-1].end
+        self._speaker = segment.speaker
         highlight = self.options.highlight_words and has_words(segment)
         for cue in cues:
             self.write_cue(cue, highlight=highlight)
@@ -83,7 +87,14 @@ class SubtitleWriter:
     def write_block(self, start: float, end: float, text: str) -> None:
         """Write one numbered cue block."""
         self._count += 1
-        self.file.write(self.format_block(self._count, start, end, no_arrow(text)))
+        text = no_arrow(text)
+        if self._speaker is not None:
+            text = self.labelled(text, self._speaker)
+        self.file.write(self.format_block(self._count, start, end, text))
+
+    def labelled(self, text: str, speaker: str) -> str:
+        """The cue text with its speaker's label: ``SPEAKER_1: …`` (VTT uses a voice tag)."""
+        return f"{speaker}: {text}"
 
     def format_block(self, index: int, start: float, end: float, text: str) -> str:
         """One cue block, ending with its blank line."""

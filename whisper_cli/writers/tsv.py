@@ -1,9 +1,10 @@
-"""Tab-separated values: ``start``, ``end`` (integer milliseconds) and ``text``.
+"""Tab-separated values: ``start``, ``end`` (integer milliseconds) and ``text``; with
+--diarize a fourth column, ``speaker``.
 
 Integer milliseconds, as in openai-whisper, so no locale reads a decimal comma; tabs
 and newlines in the text become spaces so that every row has three fields. With several
 inputs on one stream (``-o -``) a first column, ``file``, names each row's input, and the
-header is the stream's, written once (``NAMED_HEADER``), not each input's.
+header is the stream's, written once (``header(named=True, …)``), not each input's.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from whisper_cli.writers.base import WriterOptions
 from whisper_cli.writers.text import file_label, one_line
 from whisper_cli.writers.timestamps import tsv_timestamp
 
-HEADER = "start\tend\ttext\n"
-NAMED_HEADER = "file\tstart\tend\ttext\n"
+
+def header(*, named: bool, speakers: bool) -> str:
+    """The header row: ``file`` first on a stream of several inputs, ``speaker`` last with --diarize."""
+    return ("file\t" if named else "") + "start\tend\ttext" + ("\tspeaker" if speakers else "") + "\n"
 
 
 class TsvWriter:
@@ -30,7 +33,7 @@ class TsvWriter:
     def start(self, info: TranscriptInfo) -> None:
         """Write the header row (unless the stream's header names the files)."""
         if not self.options.named:
-            self.file.write(HEADER)
+            self.file.write(header(named=False, speakers=self.options.speakers))
             self.file.flush()
 
     def write(self, segment: Segment) -> None:
@@ -38,11 +41,12 @@ class TsvWriter:
         if not segment.text.strip():
             return
         words = segment.words if self.options.tsv_words and segment.words else ()
-        rows = [(w.start, w.end, text) for w in words if (text := one_line(w.word))]
+        rows = [(w.start, w.end, text, w.speaker) for w in words if (text := one_line(w.word))]
         if not rows:
-            rows = [(segment.start, segment.end, one_line(segment.text))]
-        for start, end, text in rows:
-            self.file.write(f"{self._prefix}{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}\n")
+            rows = [(segment.start, segment.end, one_line(segment.text), segment.speaker)]
+        for start, end, text, speaker in rows:
+            label = f"\t{speaker or ''}" if self.options.speakers else ""
+            self.file.write(f"{self._prefix}{tsv_timestamp(start)}\t{tsv_timestamp(end)}\t{text}{label}\n")
         self.file.flush()
 
     def finish(self) -> None:

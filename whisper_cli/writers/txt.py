@@ -1,7 +1,10 @@
-"""Plain text: one line per segment; with several inputs on one stream, each line starts with its file.
+"""Plain text: one line per segment; with several inputs on one stream, each line starts with its
+file; with speakers (--diarize), one line per turn, ``SPEAKER_1: …``.
 
 ``-o -`` puts every input's text on stdout; then a line is ``FILE:TEXT``, as ``grep -H``
-prints its matches, so that lines of inputs decoded at once can be told apart.
+prints its matches, so that lines of inputs decoded at once can be told apart (and a
+labelled line is ``FILE:SPEAKER_1: TEXT``, one per segment: a line is never left open
+where another input's may come).
 """
 
 from __future__ import annotations
@@ -14,12 +17,18 @@ from whisper_cli.writers.text import file_label, one_line
 
 
 class TxtWriter:
-    """One line per segment, whitespace collapsed; blank segments are dropped."""
+    """One line per segment, whitespace collapsed; blank segments are dropped.
+
+    Labelled segments (--diarize) are joined into one line per speaker turn, which starts
+    with the label; the line is written as each segment comes and ended at the next
+    change of speaker (or at the end).
+    """
 
     def __init__(self, file: TextIO, options: WriterOptions) -> None:
         self.file = file
         self.options = options
         self._prefix = f"{file_label(options.source)}:" if options.named else ""
+        self._speaker: str | None = None  # of the line left open, if any
 
     def start(self, info: TranscriptInfo) -> None:
         """Nothing precedes the text."""
@@ -27,10 +36,27 @@ class TxtWriter:
     def write(self, segment: Segment) -> None:
         """Write the segment's text as one line and flush."""
         text = one_line(segment.text)
-        if text:
+        if not text:
+            return
+        if segment.speaker is None:
+            self._end_line()
             self.file.write(f"{self._prefix}{text}\n")
-            self.file.flush()
+        elif self.options.named:  # other inputs' lines may come between: whole lines only
+            self.file.write(f"{self._prefix}{segment.speaker}: {text}\n")
+        elif segment.speaker == self._speaker:
+            self.file.write(" " + text)  # the same speaker goes on
+        else:
+            self._end_line()
+            self.file.write(f"{segment.speaker}: {text}")
+            self._speaker = segment.speaker
+        self.file.flush()
 
     def finish(self) -> None:
-        """Flush; every line is already written."""
+        """End the open line, if any, and flush; every line is already written."""
+        self._end_line()
         self.file.flush()
+
+    def _end_line(self) -> None:
+        if self._speaker is not None:
+            self.file.write("\n")
+            self._speaker = None

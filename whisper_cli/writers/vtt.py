@@ -2,7 +2,8 @@
 
 Karaoke highlighting uses WebVTT's own syntax, one cue per laid-out cue with a
 timestamp tag before each later word (``Never <00:00:01.250>drink``); players style
-the words already spoken with ``::cue(:past)``.
+the words already spoken with ``::cue(:past)``. A speaker (--diarize) is a voice span,
+``<v SPEAKER_1>…``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class VttWriter(SubtitleWriter):
             return tag + escape(body)
 
         self.write_block(cue.start, cue.end, render(cue, decorate))
+
+    def labelled(self, text: str, speaker: str) -> str:
+        """The cue text in its speaker's voice span: ``<v SPEAKER_1>…``."""
+        return f"<v {speaker}>{text}"
 
     def format_block(self, index: int, start: float, end: float, text: str) -> str:
         """One WebVTT cue and its blank line."""

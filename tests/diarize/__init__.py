@@ -1,0 +1,1 @@
+"""Tests of speaker diarization (whisper_cli.diarize)."""

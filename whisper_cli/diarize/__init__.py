@@ -1,0 +1,1 @@
+"""Speaker diarization: who spoke when, offline, with numpy and onnxruntime only."""
