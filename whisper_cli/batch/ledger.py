@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from whisper_cli import __version__
+from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import PARTIAL_PREFIX, file_digest
 
 try:
@@ -49,16 +50,17 @@ class InputStamp:
     mtime_ns: int
 
     @classmethod
-    def of(cls, source: str, folder: Path) -> InputStamp | None:
-        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin)."""
+    def of(cls, source: str, folder: Path, real: RealPaths | None = None) -> InputStamp | None:
+        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin).
+        ``real``: the run's real paths (each folder resolved once)."""
         try:
             st = os.stat(source)
         except (OSError, ValueError):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None  # a pipe or a device: what it held cannot be known again
-        real = os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
-        return cls(real, st.st_size, st.st_mtime_ns)
+        real = real or RealPaths()
+        return cls(os.path.relpath(real(source), real.folder(str(folder))), st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,16 +266,22 @@ class Ledgers:
     """The ledgers a run uses, one per output folder, each read once; thread-safe."""
 
     def __init__(self) -> None:
-        self._ledgers: dict[str, Ledger] = {}
+        self._ledgers: dict[str, Ledger] = {}  # by absolute folder
+        self._named: dict[str, Ledger] = {}  # by folder as given: no abspath per output
         self._lock = threading.Lock()
+        self.real = RealPaths()  # the run's real paths, for the inputs' stamps
 
     def of(self, path: Path) -> Ledger:
         """The ledger of the folder that holds ``path``."""
         folder = path.parent
+        named = self._named.get(str(folder))
+        if named is not None:
+            return named
         key = os.path.abspath(folder)
         with self._lock:
             if key not in self._ledgers:
                 self._ledgers[key] = Ledger(folder)
+            self._named[str(folder)] = self._ledgers[key]
             return self._ledgers[key]
 
     def claim(self, path: Path) -> Claim:

@@ -50,8 +50,10 @@ def decide(
     stamps: dict[str, InputStamp | None] = {}
     for fmt, primary in planned.items():
         folder = str(primary.parent)
-        if folder not in stamps:
-            stamps[folder] = None if item.source == STDIN else InputStamp.of(item.source, primary.parent)
+        if folder not in stamps and item.source == STDIN:
+            stamps[folder] = None
+        elif folder not in stamps:
+            stamps[folder] = InputStamp.of(item.source, primary.parent, ledgers.real)
         chosen, claim, why = _place(item, primary, ledgers, overwrite=overwrite, reserved=reserved)
         if chosen is None:
             return Decision(planned, blocked=why)
