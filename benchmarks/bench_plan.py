@@ -18,7 +18,8 @@ folder; one copy of the clip per 50,000 links, the file system's limit).
   with Python's start-up (exit 0 and N skipped checked). Best of --repeat.
 - signal in planning: in this process, the same planning (all new) with whisper-cli's own
   stop-signal handler armed, as a run arms it; a timer sends SIGTERM to this process half-way
-  through (by the plan time measured above); the time until the planning has stopped.
+  through (half the CPU time measured above: wall time is never less); the time until the
+  planning has stopped.
 - signal to a run: SIGTERM sent to ``whisper-cli DIR -o NEW --report R`` (all new), --signal-at
   seconds after it has installed its handler (read from /proc/PID/status); the time until it
   exits, its exit status (130) and how many inputs its report lists. Before the run is armed
@@ -232,7 +233,7 @@ def main() -> None:
             old_wall, old_cpu, todo_old = plan_seconds(folder, done, keys, args.repeat)
             assert todo_new == size and todo_old == 0, (todo_new, todo_old)
             rerun_wall, rerun_cpu = skip_all_seconds(folder, done, args.model, size, args.repeat)
-            latency = signal_in_planning(folder, scratch / "empty", keys, new_wall / 2)
+            latency = signal_in_planning(folder, scratch / "empty", keys, new_cpu / 2)
             print(
                 f"{size:>8}  {new_wall:>7.2f} ({new_cpu:>6.2f})  {old_wall:>7.2f} ({old_cpu:>6.2f})  "
                 f"{rerun_wall:>7.2f} ({rerun_cpu:>6.2f})  {latency:.3f}",

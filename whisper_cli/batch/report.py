@@ -23,6 +23,7 @@ from typing import Any
 from whisper_cli import __version__
 from whisper_cli.audio.load import STDIN, display_name
 from whisper_cli.batch.jobs import BatchResult, Status
+from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import AtomicFileSink, remove_stale_partials
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.core import streams
@@ -70,10 +71,10 @@ class ReportTarget:
         """
         if self.path is None:
             return
-        mine = str(self.path)
-        if any(source != STDIN and os.path.realpath(source) == mine for source in inputs):
+        mine, real = str(self.path), RealPaths()  # each folder resolved once: 100,000 inputs
+        if any(source != STDIN and real(source) == mine for source in inputs):
             raise UsageError(f"--report {self.shown} is one of the inputs; give the report another name")
-        if any(os.path.realpath(path) == mine for path in outputs):
+        if any(real(str(path)) == mine for path in outputs):
             raise UsageError(
                 f"--report {self.shown} is where a transcript goes; give the report another name"
             )
