@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.parametrize("command", [c for c in _shell_examples() if _offline(c)])
 def test_readme_shell_examples_run_as_written(command, tmp_path):
     shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
     bindir = Path(sys.executable).parent
     script = f'whisper-cli() {{ "{sys.executable}" -m whisper_cli "$@"; }}\n{command}\n'
     res = subprocess.run(
@@ -50,6 +52,7 @@ def test_readme_shell_examples_run_as_written(command, tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, f"{command}\n{res.stderr}"
     assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == samples  # outputs go elsewhere
     if "models" not in command and ">" not in command and "-o" not in command:
         assert res.stdout.strip(), command
 
@@ -110,3 +113,20 @@ def test_the_distribution_builds_under_its_name_with_the_whisper_cli_command(tmp
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt")))
     assert f"Name: {_project_name()}" in metadata.splitlines()
     assert b"whisper-cli = whisper_cli.__main__:main" in entry_points
+    assert b"whisper-ct2-cli = whisper_cli.__main__:main" in entry_points
+    # the second command, installed from the wheel, runs and names itself
+    target = tmp_path / "installed"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target),
+         str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    from whisper_cli import __version__
+
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    for command in ("whisper-cli", "whisper-ct2-cli"):
+        res = subprocess.run(
+            [str(target / "bin" / command), "--version"], capture_output=True, text=True, env=env
+        )
+        assert (res.returncode, res.stdout) == (0, f"{command} {__version__}\n")

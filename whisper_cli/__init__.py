@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
+
+_early_signals: list[int] = []  # stop signals that came before core/signals.py took over (the CLI only)
+
+
+def _record_early_signal(signum: int, frame: object) -> None:
+    _early_signals.append(signum)
+
+
+# The CLI's stop signals are recorded from here on, before anything else is imported (the
+# interpreter's own _signal module is loaded already), and with no call of ours before
+# (a signal is handled between any two of them); __main__ hands them to core/signals.py.
+# The CLI is `whisper-cli` (its script's name) or `python -m whisper_cli` (argv[0] is "-m"
+# while the package is imported); a program that imports whisper_cli keeps its handlers.
+_script = sys.argv[0].replace("\\", "/").rsplit("/", 1)[-1] if sys.argv else ""
+_flags = getattr(sys, "orig_argv", [])
+_as_module = _script == "-m" and "-m" in _flags and _flags[_flags.index("-m") + 1 :][:1] == ["whisper_cli"]
+if _as_module or _script.startswith("whisper-cli"):
+    import _signal
+
+    for _name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        _signum = getattr(_signal, _name, None)
+        if _signum is not None and _signal.getsignal(_signum) is not _signal.SIG_IGN:
+            _signal.signal(_signum, _record_early_signal)
+
+
+def early_signals() -> list[int]:
+    """The stop signals received before ``core.signals.install`` (none unless this is the CLI): the
+    list itself, so one that comes while install runs is still in it when install reads it."""
+    return _early_signals
+
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def program_name() -> str:
+    """The command's name as run: whisper-cli, or whisper-ct2-cli (the second entry point, for
+    machines where whisper.cpp's binary, also called whisper-cli, comes first on PATH)."""
+    import os
+    import sys
+
+    return "whisper-ct2-cli" if os.path.basename(sys.argv[0]) == "whisper-ct2-cli" else "whisper-cli"
+
 
 __all__ = [
     "DecodeOptions",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from whisper_cli import early_signals
 from whisper_cli.core import signals, streams
 
 
@@ -25,14 +26,16 @@ def single_threaded_blas() -> None:
 
 def main() -> None:
     """Entry point: the version at once, anything else through the Typer app."""
-    signals.install()  # a Ctrl-C in the first milliseconds is recorded, not a traceback
+    # A Ctrl-C in the first milliseconds is recorded, not a traceback: from the package's
+    # first line (whisper_cli/__init__.py) until here by its early handler, then by signals'.
+    signals.install(early=early_signals())
     streams.guard()
     single_threaded_blas()
     try:
         if sys.argv[1:] == ["--version"]:
-            from whisper_cli import __version__
+            from whisper_cli import __version__, program_name
 
-            sys.stdout.write(f"whisper-cli {__version__}\n")
+            sys.stdout.write(f"{program_name()} {__version__}\n")
             sys.stdout.flush()
         else:
             from whisper_cli.cli.app import main as cli_main

@@ -13,21 +13,13 @@ from typing import Any
 
 from whisper_cli.core.errors import UsageError
 from whisper_cli.core.transcript import DecodeOptions, Task
+from whisper_cli.decode.options import decode_options
 from whisper_cli.decode.whisper import ModelSpec
-from whisper_cli.models.resolve import MODEL_SIZES
+from whisper_cli.models.resolve import MODEL_SIZES, unknown_model
 from whisper_cli.writers import WriterOptions, expand_formats
 
 log = logging.getLogger(__name__)
 
-# Whisper's language codes (faster_whisper.tokenizer._LANGUAGE_CODES), kept here so
-# that a typo is a usage error before any heavy import or model load.
-LANGUAGES = frozenset(
-    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
-    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my "
-    "ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt "
-    "uk ur uz vi yi yo zh yue".split()
-)
-TEMPERATURE_STEP = 0.2  # openai-whisper's --temperature_increment_on_fallback
 _LAYOUT = ("max_line_width", "max_line_count", "max_words_per_line", "max_cue_duration", "min_cue_duration")
 # The writer options that shape each format's text; the rest of it comes from decoding.
 FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -77,6 +69,8 @@ class RunSettings:
     debug: bool
     live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live/run.py)
     ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (cluster/executor.py)
+    stream: bool = False  # -o -: every input's transcript to stdout, nothing on disk, no ledger
+    print_times: bool = False  # each segment on stderr, [00:00.000 --> 00:03.720] text
 
     def describe(self) -> dict[str, Any]:
         """The settings worth recording in a --report file."""
@@ -92,8 +86,9 @@ class RunSettings:
             "vad": self.decode.vad,
             "level": self.decode.level,
             "word_timestamps": self.decode.word_timestamps,
+            **{name: getattr(self.decode, name) for name in _ADDED_DECODING},
             "formats": list(self.formats),
-            "output_dir": None if self.output_dir is None else str(self.output_dir),
+            "output_dir": "-" if self.stream else None if self.output_dir is None else str(self.output_dir),
             "ray": self.ray,
         }
 
@@ -106,12 +101,35 @@ class RunSettings:
             "format": fmt,
             "model": model if model in MODEL_SIZES else os.path.realpath(model),
             "device": self.model.device,
-            "compute_type": self.model.compute_type,
-            "decode": asdict(self.decode),
+            # "auto" and "default" are one choice: fingerprints say "default", as before --help showed "auto"
+            "compute_type": "default" if self.model.compute_type == "auto" else self.model.compute_type,
+            "decode": _fingerprinted(self.decode),
             "writer": {name: getattr(self.writer, name) for name in FORMAT_OPTIONS.get(fmt, ())},
         }
         text = json.dumps(shape, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+# Decoding options added after ledgers existed: in a fingerprint only when set, so that
+# what earlier versions wrote with the same settings is still found done.
+_ADDED_DECODING = (
+    "best_of",
+    "patience",
+    "length_penalty",
+    "hotwords",
+    "no_speech_threshold",
+    "hallucination_silence_threshold",
+    "suppress_tokens",
+)
+_DEFAULT_DECODING = DecodeOptions()
+
+
+def _fingerprinted(decode: DecodeOptions) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in asdict(decode).items()
+        if name not in _ADDED_DECODING or value != getattr(_DEFAULT_DECODING, name)
+    }
 
 
 def build_settings(options: dict[str, Any]) -> RunSettings:
@@ -131,9 +149,12 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         formats = expand_formats(o["output_format"] or ["txt"])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    decode = _decode_options(o)
+    decode = decode_options(o)
+    _check_model_name(o["model"])
     _check_model_language(o["model"], decode)
-    _check_output_dir(o["output_dir"])  # --report is checked by report.ReportTarget, before any work
+    stream = _stream(o["output_dir"], formats)
+    output_dir = None if stream else o["output_dir"]
+    _check_output_dir(output_dir)  # --report is checked by report.ReportTarget, before any work
     return RunSettings(
         inputs=inputs,
         from_file=o["from_file"],
@@ -147,7 +168,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         ),
         decode=decode,
         formats=formats,
-        output_dir=o["output_dir"],
+        output_dir=output_dir,
         overwrite=o["overwrite"],
         report=o["report"],
         writer=WriterOptions(
@@ -158,12 +179,15 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
             min_cue_duration=o["min_cue_duration"],
             highlight_words=o["highlight_words"],
             tsv_words=o["tsv_words"],
+            named=stream,
         ),
         quiet=o["quiet"],
         verbose=o["verbose"],
         debug=o["debug"],
         live=live,
         ray=_ray_address(o.get("ray")),
+        stream=stream,
+        print_times=bool(o.get("print_times")),
     )
 
 
@@ -207,6 +231,7 @@ _NOT_LIVE = (
     ("--from-file", "from_file"),
     ("--recursive", "recursive"),
     ("--overwrite", "overwrite"),
+    ("--print-times", "print_times"),
 )
 
 
@@ -220,36 +245,11 @@ def _value(choice: Any) -> str:
     return str(getattr(choice, "value", choice))
 
 
-def _decode_options(o: dict[str, Any]) -> DecodeOptions:
-    language = o["language"]
-    if language is not None:
-        language = language.strip().lower()
-        if language in ("auto", "detect", ""):
-            language = None
-        elif language not in LANGUAGES:
-            raise UsageError(
-                f"unknown language code {o['language']!r}; use a Whisper code such as en, de, fr, ko, zh"
-            )
-    word_timestamps = o["word_timestamps"]
-    for flag, wanted in (("--highlight-words", o["highlight_words"]), ("--tsv-words", o["tsv_words"])):
-        if wanted and not word_timestamps:
-            log.info("%s needs word times: --word-timestamps turned on", flag)
-            word_timestamps = True
-    start = float(o["temperature"])
-    ladder = [start]
-    while ladder[-1] + TEMPERATURE_STEP <= 1.0 + 1e-9:
-        ladder.append(round(ladder[-1] + TEMPERATURE_STEP, 2))
-    return DecodeOptions(
-        language=language,
-        task=Task(_value(o["task"])),
-        beam_size=o["beam_size"],
-        temperature=tuple(ladder),
-        initial_prompt=o["initial_prompt"],
-        vad=o["vad"],
-        level=o["level"],
-        word_timestamps=word_timestamps,
-        batch_size=o["batch_size"],
-    )
+def _check_model_name(model: str) -> None:
+    """A name that is neither a size nor a folder is a usage error, with the sizes it looks like."""
+    message = unknown_model(model)
+    if message is not None:
+        raise UsageError(message)
 
 
 def _check_model_language(model: str, decode: DecodeOptions) -> None:
@@ -268,3 +268,12 @@ def _check_model_language(model: str, decode: DecodeOptions) -> None:
 def _check_output_dir(output_dir: Path | None) -> None:
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output-dir {output_dir} exists and is not a folder")
+
+
+def _stream(output_dir: Path | None, formats: tuple[str, ...]) -> bool:
+    """Whether ``-o -`` asks for every transcript on stdout: one format, which names its file."""
+    if output_dir is None or str(output_dir) != "-":
+        return False
+    if len(formats) > 1:
+        raise UsageError(f"-o -: one format at a time on stdout (got {', '.join(formats)}); use -o DIR")
+    return True

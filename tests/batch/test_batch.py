@@ -113,7 +113,8 @@ def test_folder_batch_mirrors_the_tree_isolates_failures_and_reports(cli, fake_t
     assert "notes.txt" not in res.stderr and "photo.jpg" not in res.stderr
     summary = next(line for line in res.stderr.splitlines() if " done, " in line)
     assert summary.startswith("5 done, 0 skipped, 2 failed, 2 non-media file(s) ignored; ")
-    assert "h of audio in" in summary and "× real time" in summary
+    assert "; 10.0 s of audio in " in summary and "× real time" in summary  # seconds, not "0.00 h"
+    assert summary.endswith("; wrote 10 files under out")
     assert "  failed: in/corrupt.wav: cannot decode audio" in res.stderr
     assert "  failed: in/empty.mp3: empty file (0 bytes)" in res.stderr
     assert partials(Path("out")) == []

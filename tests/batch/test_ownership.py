@@ -193,7 +193,8 @@ def test_a_changed_input_is_redone_and_the_format_alone_matters_for_layout(cli, 
     write_tone(Path("rp/h01.flac"), 2.0)
     res = cli("rp", "-o", "out", "-f", "txt", "--report", "run.json")
     assert "1 done, 1 skipped" in res.stderr
-    assert [r["reason"] for r in report_of(Path("run.json"))["inputs"]] == ["input changed", None]
+    reasons = [r["reason"] for r in report_of(Path("run.json"))["inputs"]]
+    assert reasons == ["input changed", "done: same input and settings"]
 
 
 def test_outputs_of_older_runs_without_a_ledger_are_not_taken_as_done(cli, fake_transcribe, rp):

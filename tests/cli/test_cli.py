@@ -91,7 +91,7 @@ def test_highlight_words_turns_word_timestamps_on(cli, fake_transcribe):
     [
         ((), "no input given"),
         ((HELLO, "-f", "docx"), "docx"),
-        ((HELLO, "-l", "klingon"), "unknown language code"),
+        ((HELLO, "-l", "klingon"), "unknown language 'klingon'"),
         ((HELLO, "-m", "tiny.en", "-l", "de"), "English-only"),
         ((HELLO, "-m", "tiny.en", "--task", "translate"), "English-only"),
         (("-", "--from-file", "-"), "stdin cannot carry both"),
@@ -115,9 +115,9 @@ def test_output_dir_that_is_a_file_is_a_usage_error(cli, fake_transcribe, tmp_pa
     assert "not a folder" in res.stderr
 
 
-def test_unknown_model_exits_3_with_one_line(cli):
+def test_unknown_model_is_a_usage_error_in_one_line(cli):
     res = cli(HELLO, "-m", "enormous")
-    assert res.exit_code == ExitCode.MODEL
+    assert res.exit_code == ExitCode.USAGE
     assert res.stderr.count("\n") == 1 and "unknown model 'enormous'" in res.stderr
 
 
@@ -127,7 +127,7 @@ def test_model_not_available_offline_lists_what_is(cli, monkeypatch):
     res = cli(HELLO, "-m", "medium")
     assert res.exit_code == ExitCode.MODEL
     assert "model medium is not on this machine" in res.stderr
-    assert "tiny.en" in res.stderr and "-m NAME" in res.stderr
+    assert "tiny.en" in res.stderr and "-m tiny.en" in res.stderr
 
 
 def test_bad_model_folder_exits_3(cli, tmp_path):
@@ -153,7 +153,7 @@ def test_bad_file_exits_1_with_one_line_naming_it(cli, fake_transcribe, tmp_path
 
 
 def test_debug_shows_a_traceback_for_errors(cli):
-    res = cli(HELLO, "-m", "enormous", "--debug")
+    res = cli(HELLO, "-m", str(SAMPLES), "--debug")
     assert res.exit_code == ExitCode.MODEL
     assert "Traceback" in res.stderr
 

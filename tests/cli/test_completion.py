@@ -60,7 +60,7 @@ def test_bash_script_is_generated_for_the_command():
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("whisper-cli --mo", ["--model"]),
+        ("whisper-cli --mo", ["--model", "--model-dir"]),
         ("whisper-cli samples/hello.wav --output-", ["--output-format", "--output-dir"]),
         ("whisper-cli samples/hello.wav --device ", ["auto", "cpu", "cuda"]),
         ("whisper-cli mod", ["models"]),

@@ -67,12 +67,20 @@ def _seg(text: str, *, logprob: float = -0.2, no_speech: float = 0.1) -> Segment
 
 
 def test_results_sequential_decoding_would_redo_are_redone():
-    assert not _redo([_seg(" The weather is fine today.")])
-    assert not _redo([])
-    assert _redo([_seg(" The weather is fine today.", logprob=-1.3)])  # temperature fallback
-    assert _redo([_seg(" na" * 60)])  # compresses too well: a loop
-    assert _redo([_seg(" the next one," * 12)])  # a repeated phrase
-    assert not _redo([_seg(" mm hmm", logprob=-1.3, no_speech=0.9)])  # non-speech: skipped, not redone
+    o = DecodeOptions()
+    assert not _redo([_seg(" The weather is fine today.")], o)
+    assert not _redo([], o)
+    assert _redo([_seg(" The weather is fine today.", logprob=-1.3)], o)  # temperature fallback
+    assert _redo([_seg(" na" * 60)], o)  # compresses too well: a loop
+    assert _redo([_seg(" the next one," * 12)], o)  # a repeated phrase
+    assert not _redo([_seg(" mm hmm", logprob=-1.3, no_speech=0.9)], o)  # non-speech: skipped, not redone
+
+
+def test_the_clip_checks_take_the_no_speech_threshold_the_engine_gets():
+    """--no-speech-threshold: a clip is called silent by the same rule the engine applies to a window."""
+    doubtful = [_seg(" mm hmm", logprob=-1.3, no_speech=0.7)]
+    assert not _redo(doubtful, DecodeOptions())  # 0.7 > 0.6: silence, as faster-whisper would skip it
+    assert _redo(doubtful, DecodeOptions(no_speech_threshold=0.8))  # not silence: a fallback, redone
 
 
 def test_a_clip_the_batch_cannot_do_is_decoded_alone():

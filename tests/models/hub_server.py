@@ -1,5 +1,6 @@
 """A stand-in for the Hugging Face Hub on 127.0.0.1: real model files in the Hub's URL layout, with knobs
-for the failures a real network has (an error status, a connection cut mid-file, a slow line, bad bytes)."""
+for the failures a real network has (an error status, a connection cut mid-file, a slow line, a stall, a
+trickle, bad bytes)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class Knobs:
     cut_after: int | None = None  # close the connection after sending this many bytes of a file body
     rate: float | None = None  # bytes per second of file bodies
     corrupt: bool = False  # flip one byte in the middle of every file body
+    stall_after: int | None = None  # send this many bytes of a file body, then nothing for ``hold`` s
+    trickle: float | None = None  # with stall_after: then one byte every this many seconds, not silence
+    hold: float = 30.0  # seconds a stalled or trickling body lasts at most before the server closes it
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(block[: knobs.cut_after - sent])
                     self.close_connection = True
                     return
+                if knobs.stall_after is not None and sent + len(block) > knobs.stall_after:
+                    cut = knobs.stall_after - sent
+                    count = int(knobs.hold / (knobs.trickle or knobs.hold)) + 1  # bytes a trickle can send
+                    return self._stall(block[:cut], (block[cut:] + f.read(_BLOCK))[:count])
                 try:
                     self.wfile.write(block)
                 except OSError:  # the client went away (Ctrl-C)
@@ -203,6 +211,24 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(block)
                 if knobs.rate:
                     time.sleep(max(0.0, began + sent / knobs.rate - time.monotonic()))
+
+    def _stall(self, head: bytes, tail: bytes) -> None:
+        """Send ``head`` (the body up to the stall), then a byte of ``tail`` every ``trickle`` s, or
+        nothing, for ``hold`` s at most; then close the connection."""
+        knobs = self.server_hub.knobs
+        self.close_connection = True
+        until = time.monotonic() + knobs.hold
+        try:
+            self.wfile.write(head)
+            self.wfile.flush()
+            for byte in tail:
+                time.sleep(max(0.0, min(knobs.trickle or knobs.hold, until - time.monotonic())))
+                if not knobs.trickle or time.monotonic() >= until:
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:  # the client gave up
+            return
 
 
 def _range_start(header: str | None) -> int | None:

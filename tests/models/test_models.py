@@ -103,7 +103,7 @@ def test_hub_cache_root_is_huggingface_hubs(env):
     """Where we look is where huggingface_hub (and faster-whisper through it) puts models."""
     names = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME")
     clean = {k: v for k, v in os.environ.items() if k not in names}
-    code = "from huggingface_hub import constants; from whisper_cli import hubcache\n"
+    code = "from huggingface_hub import constants; from whisper_cli.models import hubcache\n"
     code += "print(constants.HF_HUB_CACHE); print(hubcache.root())"
     res = subprocess.run(
         [sys.executable, "-c", code],

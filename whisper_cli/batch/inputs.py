@@ -57,6 +57,7 @@ class Collection:
     missing: list[Unusable] = field(default_factory=list)  # arguments that matched nothing usable
     skipped: int = 0  # non-media files in folders, left alone
     special: int = 0  # FIFOs, sockets and devices in folders: never opened
+    unentered: dict[str, int] = field(default_factory=dict)  # folder → its subfolders not entered (no -r)
     stopped: bool = False  # listing stopped early (a stop signal): the inputs are those found so far
 
 
@@ -177,7 +178,10 @@ def _walk(
         if not _first_visit(dirpath, seen):
             dirnames[:] = []  # a link back to a folder already walked
             continue
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+        visible = sorted(d for d in dirnames if not d.startswith("."))  # -r enters these
+        if visible and not recursive:
+            result.unentered[str(root)] = result.unentered.get(str(root), 0) + len(visible)
+        dirnames[:] = visible if recursive else []
         entries.extend(Path(dirpath, f) for f in filenames)
     for path in sorted(entries):
         if stop():  # a stat per file: 100,000 of them take a while on a slow disk

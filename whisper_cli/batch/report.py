@@ -22,7 +22,7 @@ from typing import Any
 
 from whisper_cli import __version__
 from whisper_cli.audio.load import STDIN, display_name
-from whisper_cli.batch.jobs import BatchResult, Status
+from whisper_cli.batch.jobs import BatchResult, Outcome, Status
 from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import AtomicFileSink, remove_stale_partials
 from whisper_cli.console import Reporter, format_duration
@@ -148,45 +148,94 @@ def _check_folder(real: Path, shown: str, folder_shown: str) -> None:
 
 
 def print_summary(result: BatchResult, reporter: Reporter, *, ignored: int = 0, special: int = 0) -> None:
-    """Files done, skipped, failed (with reasons), audio time, wall time and speed.
+    """One line: what was done and written where, audio time, wall time and speed; then
+    a line per failed input.
 
-    ``ignored``: the non-media files found in the folders, left alone; ``special``: the
-    FIFOs, sockets and devices found there, never opened.
+    One input that ran its course gets a line of its own (``wrote out/a.srt, out/a.txt;
+    8.9 s of audio in 2.1 s, 4.3× real time``); a batch counts files done, skipped and
+    failed and names the folder its files went to. ``ignored``: the non-media files found
+    in the folders, left alone; ``special``: the FIFOs, sockets and devices found there.
     """
+    if len(result.outcomes) == 1 and not (result.interrupted or result.stopped_by):
+        line = _one_input(result, result.outcomes[0])
+        if line is not None:
+            reporter.info(line)
+            return
     done, skipped, failed = (result.count(s) for s in (Status.done, Status.skipped, Status.failed))
-    audio = result.audio_seconds
-    speed = f", {audio / result.wall:.1f}× real time" if result.wall > 0 and audio > 0 else ""
     parts = [f"{done} done", f"{skipped} skipped", f"{failed} failed"]
-    if result.interrupted or result.stopped_by:
-        parts.append(
-            f"{result.count(Status.pending) + result.count(Status.interrupted)} not done (interrupted)"
-        )
+    if result.interrupted or result.stopped_by:  # a signal, or what stopped the run: "model not loaded"
+        why = "interrupted" if result.interrupted else result.stopped_by
+        parts.append(f"{result.count(Status.pending) + result.count(Status.interrupted)} not done ({why})")
     if ignored:
         parts.append(f"{ignored} non-media file(s) ignored")
     if special:
         parts.append(f"{special} FIFO(s), socket(s) or device(s) left alone")
-    if result.stopped_by and not result.interrupted:
-        parts.append(f"stopped: {result.stopped_by}")
-    reporter.info(
-        f"{', '.join(parts)}; {audio / 3600:.2f} h of audio in {format_duration(result.wall)}{speed}"
-    )
+    line = f"{', '.join(parts)}; {_figures(result)}{_written(result)}"
+    if skipped and not done and not failed:
+        line += "; --overwrite redoes skipped inputs"
+    reporter.info(line)
     for outcome in result.outcomes:
         if outcome.status is Status.failed:
             reporter.info(f"  failed: {outcome.input.name}: {outcome.error}")
 
 
+def _figures(result: BatchResult) -> str:
+    """Audio transcribed, in the unit that fits it, the wall time and the speed."""
+    audio = result.audio_seconds
+    speed = f", {audio / result.wall:.1f}× real time" if result.wall > 0 and audio > 0 else ""
+    return f"{format_duration(audio)} of audio in {format_duration(result.wall)}{speed}"
+
+
+def _one_input(result: BatchResult, outcome: Outcome) -> str | None:
+    files = [display_name(name) for name in outcome.outputs if name != STDIN]
+    if outcome.status is Status.done:
+        return (
+            f"wrote {', '.join(files)}; {_figures(result)}"
+            if files
+            else f"{outcome.input.name}: {_figures(result)}"
+        )
+    if outcome.status is Status.skipped:
+        return (
+            f"{outcome.input.name}: skipped, done before with these settings ({', '.join(files)}); "
+            "--overwrite redoes it"
+        )
+    return None  # failed: its error line is said already
+
+
+def _written(result: BatchResult) -> str:
+    """``; wrote 12 files under out``: the files this run wrote, and their common folder."""
+    files = [name for o in result.outcomes if o.status is Status.done for name in o.outputs if name != STDIN]
+    if not files:
+        return ""
+    try:
+        folder = os.path.commonpath([os.path.dirname(name) or os.curdir for name in files])
+    except ValueError:  # absolute and relative paths, or two drives
+        folder = ""
+    where = f" under {display_name(folder)}" if folder and folder != os.curdir else ""
+    return f"; wrote {len(files)} file{'s' if len(files) != 1 else ''}{where}"
+
+
 def report_document(
-    result: BatchResult, settings: dict[str, Any], *, ignored: int = 0, special: int = 0
+    result: BatchResult,
+    settings: dict[str, Any],
+    *,
+    exit_code: int,
+    ignored: int = 0,
+    special: int = 0,
+    subfolders: int = 0,
 ) -> dict[str, Any]:
     """The --report JSON document: one record per input, in input order.
 
-    ``ignored``: the non-media files found in the folders, left alone; ``special``: the
-    FIFOs, sockets and devices found there, never opened.
+    ``exit_code``: the run's exit status; ``ignored``: the non-media files found in the
+    folders, left alone; ``special``: the FIFOs, sockets and devices found there, never
+    opened; ``subfolders``: the subfolders
+    of folder arguments not entered (no -r).
     """
     return {
         "report_version": REPORT_VERSION,
         "whisper_cli_version": __version__,
         "settings": settings,
+        "exit_code": exit_code,
         "interrupted": result.interrupted,
         "stopped_by": result.stopped_by,
         "error": None if result.fatal is None else str(result.fatal),
@@ -195,6 +244,7 @@ def report_document(
         "counts": {s.value: result.count(s) for s in Status},
         "ignored": ignored,
         "special_files": special,
+        "subfolders_not_entered": subfolders,
         "inputs": [
             {
                 "path": o.input.source,

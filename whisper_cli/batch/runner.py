@@ -29,10 +29,14 @@ from whisper_cli.batch.work import Produced
 from whisper_cli.console import Reporter
 from whisper_cli.core.errors import AudioError, OutputError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo
+from whisper_cli.decode.language import SURE
 from whisper_cli.writers import WriterOptions, make_writer
+from whisper_cli.writers.timestamps import format_timestamp
 
 log = logging.getLogger(__name__)
 
+
+SKIPPED_BECAUSE = "done: same input and settings"  # the report's reason for a skipped input
 
 # How a run's transcripts are made: given the jobs to do (index, job) and the outcomes by index.
 Executor = Callable[[list[tuple[int, Job]], dict[int, Outcome]], None]
@@ -54,6 +58,8 @@ class Runner:
     keys: dict[str, str] = field(default_factory=dict)  # format → the settings' fingerprint
     ledgers: Ledgers = field(default_factory=Ledgers)
     stop: threading.Event = field(default_factory=threading.Event)  # set once the run stops
+    print_times: bool = False  # --print-times: each segment on stderr as it is written
+    _named: bool = False  # several inputs: a --print-times line names its file
     _decisions: dict[int, Decision] = field(default_factory=dict)
 
     def execute(self, jobs: list[Job], produce: Executor) -> BatchResult:
@@ -67,6 +73,7 @@ class Runner:
         started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
         result = BatchResult()
+        self._named = len(jobs) > 1
         try:  # from the first stat on: a Ctrl-C while checking thousands of outputs still ends cleanly
             todo = self._todo(jobs, outcomes)
             self.reporter.start_batch(len(todo))
@@ -113,7 +120,9 @@ class Runner:
                 self.reporter.failed(f"{job.input.name}: {decision.blocked}")
                 outcomes[index] = Outcome(job.input, Status.failed, error=decision.blocked)
             elif decision.done:
-                outcomes[index] = Outcome(job.input, Status.skipped, _names(decision.targets, job))
+                outcomes[index] = Outcome(
+                    job.input, Status.skipped, _names(decision.targets, job), reason=SKIPPED_BECAUSE
+                )
             else:
                 todo.append((index, job))
         skipped = sum(o.status is Status.skipped for o in outcomes.values())
@@ -133,11 +142,11 @@ class Runner:
             produced = produce()
             info = produced.info
             if self.decode.language is None:
-                log.info(
-                    "%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability
-                )
+                _say_language(job, info)
             self.reporter.start_file(key, job.input.name, info.duration)
             targets = self._write(index, job, info, produced.segments)
+            if job.targets is not None:
+                log.info("wrote %s", ", ".join(display_name(name) for name in targets))
             self.reporter.advance(key, info.duration)  # all of it, trailing silence included
         except _Stop:
             return Outcome(job.input, Status.interrupted)
@@ -190,6 +199,8 @@ class Runner:
                     raise _Stop
                 _each(writers, sinks, lambda w: w.write(segment))  # noqa: B023
                 self.reporter.advance(job.input.source, segment.end)
+                if self.print_times:
+                    self.reporter.line(_timed(segment, job.input.name if self._named else None))
             _each(writers, sinks, lambda w: w.finish())
             if targets is not None and decision is not None:
                 self._record(job, decision, sinks)
@@ -218,6 +229,25 @@ class Runner:
             record_outputs(self.ledgers, written)
         except OSError as exc:
             raise write_error(str(written[0][0].parent / ".whisper-cli-ledger.jsonl"), exc) from None
+
+
+def _say_language(job: Job, info: TranscriptInfo) -> None:
+    """The language detected: a warning when the model was unsure of it, else only with -v."""
+    if info.language_probability <= SURE:
+        log.warning(
+            "%s: language detected as %s with %.0f%% confidence; if that is wrong, give it with -l",
+            job.input.name,
+            info.language,
+            100 * info.language_probability,
+        )
+    else:
+        log.info("%s: language %s (%.0f%%)", job.input.name, info.language, 100 * info.language_probability)
+
+
+def _timed(segment: Segment, name: str | None) -> str:
+    """openai-whisper's --verbose line: ``[00:00.000 --> 00:03.720] text``, after the file's name if given."""
+    times = f"[{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}]"
+    return " ".join(p for p in (name, times, segment.text.strip()) if p)
 
 
 def _each(writers: list, sinks: list, call: Callable) -> None:

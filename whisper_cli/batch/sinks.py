@@ -10,6 +10,7 @@ import os
 import secrets
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +31,21 @@ PARTIAL_PREFIX = ".whisper-cli-partial-"  # temp files carry it; never mistaken 
 STALE_AFTER = 10.0  # seconds
 
 
+class _SharedStdout:
+    """stdout for writers in several threads (-o -): each write lands whole, a line never
+    split by another input's."""
+
+    _lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            sys.stdout.flush()
+
+
 class StdoutSink:
     """The process's stdout; nothing to commit or undo."""
 
@@ -37,7 +53,7 @@ class StdoutSink:
 
     def open(self) -> TextIO:
         """The text stream to write to."""
-        return sys.stdout
+        return _SharedStdout()  # type: ignore[return-value]  # writers only write and flush
 
     def commit(self) -> None:
         """Flush what was written."""

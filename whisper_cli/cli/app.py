@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from whisper_cli.cli import completion, options
-from whisper_cli.cli.models import models_app
+from whisper_cli import program_name as program
+from whisper_cli.cli import completion, live_options, options, whisper_options
+from whisper_cli.cli.command import TranscribeCommand
+from whisper_cli.cli.models import DEFAULT_MODEL, models_app
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, ModelLoadError, UsageError, WhisperCliError
 from whisper_cli.core.transcript import Task
@@ -31,57 +33,82 @@ log = logging.getLogger("whisper_cli")
 
 COMMANDS = ("transcribe", "models")
 
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings=CONTEXT,
     help="Transcribe speech in audio and video files with Whisper (faster-whisper).",
 )
 
 
+EXAMPLES = """\b
+Examples:
+  whisper-cli talk.mp3                           the transcript on stdout
+  whisper-cli talk.mp3 -f srt -o subs/           subs/talk.srt
+  whisper-cli calls/ -r -f jsonl -o out/ --report run.json
+  whisper-cli interview.wav -l German --task translate --print-times
+  whisper-cli models                             the models, and which are here
+
+Other command: `whisper-cli models` (download, path, remove). Shell completion (bash,
+zsh, fish): `whisper-cli --install-completion`."""
+
+
 @app.command(
     "transcribe",
-    epilog="Other command: `whisper-cli models` lists the models. "
-    "Shell completion (bash, zsh, fish): `whisper-cli --install-completion`.",
+    cls=TranscribeCommand,
+    context_settings=CONTEXT,
+    epilog=EXAMPLES,
 )
 def transcribe_command(
     inputs: options.Inputs = None,
-    model: options.Model = "small",
+    recursive: options.Recursive = False,
+    from_file: options.FromFile = None,
+    output_format: options.OutputFormat = None,
+    output_dir: options.OutputDir = None,
+    print_times: whisper_options.PrintTimes = False,
+    tsv_words: options.TsvWords = False,
+    model: options.Model = DEFAULT_MODEL,
+    model_dir: whisper_options.ModelDir = None,
     device: options.DeviceOption = "auto",  # type: ignore[valid-type,assignment]
-    compute_type: options.ComputeTypeOption = "default",  # type: ignore[assignment]
+    compute_type: options.ComputeTypeOption = "auto",
     cpu_threads: options.CpuThreads = 0,
-    workers: options.Workers = 0,
-    batch_size: options.BatchSize = 0,
-    ray: options.Ray = None,
     language: options.Language = None,
     task: options.TaskOption = Task.transcribe,
     beam_size: options.BeamSize = 5,
+    best_of: whisper_options.BestOf = 5,
+    patience: whisper_options.Patience = 1.0,
+    length_penalty: whisper_options.LengthPenalty = 1.0,
     temperature: options.Temperature = 0.0,
     initial_prompt: options.InitialPrompt = None,
+    hotwords: whisper_options.Hotwords = None,
+    condition_on_previous_text: whisper_options.ConditionOnPreviousText = True,
+    no_speech_threshold: whisper_options.NoSpeechThreshold = 0.6,
+    hallucination_silence_threshold: whisper_options.HallucinationSilenceThreshold = None,
+    suppress_tokens: whisper_options.SuppressTokens = "-1",
     vad: options.Vad = True,
     level: options.Level = True,
     word_timestamps: options.WordTimestamps = False,
-    output_format: options.OutputFormat = None,
-    output_dir: options.OutputDir = None,
-    overwrite: options.Overwrite = False,
-    report: options.Report = None,
-    recursive: options.Recursive = False,
-    from_file: options.FromFile = None,
     max_line_width: options.MaxLineWidth = None,
     max_line_count: options.MaxLineCount = None,
     max_words_per_line: options.MaxWordsPerLine = None,
     max_cue_duration: options.MaxCueDuration = None,
     min_cue_duration: options.MinCueDuration = None,
     highlight_words: options.HighlightWords = False,
-    tsv_words: options.TsvWords = False,
-    live: options.Live = False,
-    raw_format: options.RawFormat = None,
-    raw_rate: options.RawRate = None,
-    raw_channels: options.RawChannels = None,
-    mic: options.Mic = False,
-    mic_device: options.MicDevice = None,
-    list_mics: options.ListMics = False,
+    overwrite: options.Overwrite = False,
+    report: options.Report = None,
+    workers: options.Workers = 0,
+    batch_size: options.BatchSize = 0,
+    live: live_options.Live = False,
+    raw_format: live_options.RawFormat = None,
+    raw_rate: live_options.RawRate = None,
+    raw_channels: live_options.RawChannels = None,
+    mic: live_options.Mic = False,
+    mic_device: live_options.MicDevice = None,
+    list_mics: live_options.ListMics = False,
+    ray: options.Ray = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
     debug: options.Debug = False,
@@ -96,6 +123,8 @@ def transcribe_command(
     from whisper_cli.settings import build_settings
 
     setup_logging(verbose=verbose, debug=debug, quiet=quiet)
+    if model_dir is not None:  # whisper-ctranslate2's --model_dir: the folder models are fetched to
+        os.environ["HF_HUB_CACHE"] = str(model_dir.expanduser())
     if list_mics:
         raise typer.Exit(_list_mics(debug))
     try:
@@ -167,7 +196,7 @@ def main() -> None:
     # which was a third of `--help`'s time.
     command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     try:
-        command.main(args=argv, prog_name="whisper-cli" if name == "transcribe" else f"whisper-cli {name}")
+        command.main(args=argv, prog_name=program() if name == "transcribe" else f"{program()} {name}")
     except SystemExit as exc:
         _exit_now(exc.code)
     _exit_now(0)

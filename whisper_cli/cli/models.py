@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, NoReturn, TypeVar
@@ -9,7 +10,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from whisper_cli.core import signals
-from whisper_cli.core.errors import ExitCode, ModelLoadError
+from whisper_cli.core.errors import ExitCode, ModelLoadError, OutputError, WhisperCliError
 
 # Rich, the downloader and the cache are imported inside the commands: `models --help` stays fast.
 
@@ -20,6 +21,7 @@ models_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
+DEFAULT_MODEL = "small"  # the transcribe command's -m default (cli/app.py)
 NAMES_HELP = "Model sizes (tiny, base, small, …; `whisper-cli models` lists them)."
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Debug logs, and tracebacks for errors.")]
@@ -30,7 +32,8 @@ T = TypeVar("T")
 def list_command(ctx: typer.Context) -> None:
     """List model sizes, their size on disk and where they are (on stdout).
 
-    A model in the list's first column is available offline.
+    A model with a size on disk is available offline; the default (-m, $WHISPER_CLI_MODEL)
+    is marked.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -39,11 +42,13 @@ def list_command(ctx: typer.Context) -> None:
 
     stored = {m.name: m for m in stored_models()}
     width = max(len(n) for n in MODEL_SIZES)
+    default = os.environ.get("WHISPER_CLI_MODEL") or DEFAULT_MODEL  # as the transcribe command reads it
     for name in MODEL_SIZES:
         model = stored.get(name)
         size = format_size(model.size) if model else ""
         where = model.where if model else "download on first use"
-        typer.echo(f"{name:<{width}}  {size:>8}  {where}")
+        mark = "  (default)" if name == default else ""
+        typer.echo(f"{name:<{width}}  {size:>8}  {where}{mark}")
 
 
 @models_app.command("download")
@@ -82,15 +87,27 @@ def remove_command(
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Delete downloaded models from the cache, saying how much space that freed."""
+    """Delete downloaded models from the cache, saying how much space that freed.
+
+    A model that cannot be removed (a read-only cache) is one error line; the others are
+    still removed, and the exit status is 1.
+    """
     from whisper_cli.models.hubcache import format_size
     from whisper_cli.models.resolve import remove_model
 
     _check_names(names, debug)
+    failed = False
     for name in names:
-        freed, left = _model_step(partial(remove_model, name), debug)
+        try:
+            freed, left = remove_model(name)
+        except OutputError as exc:
+            _error(exc, debug)
+            failed = True
+            continue
         done = f"removed, {format_size(freed)} freed" if freed else "not downloaded, nothing to remove"
         _say(f"model {name}: {done}" + (f"; it stays in {left}" if left else ""), quiet)
+    if failed:
+        raise typer.Exit(int(ExitCode.FAILED))
 
 
 def _check_names(names: list[str], debug: bool) -> None:
@@ -111,6 +128,11 @@ def _model_step(step: Callable[[], T], debug: bool) -> T:
 
 
 def _fail(exc: ModelLoadError, debug: bool) -> NoReturn:
+    _error(exc, debug)
+    raise typer.Exit(int(ExitCode.MODEL))
+
+
+def _error(exc: WhisperCliError, debug: bool) -> None:
     import logging
 
     from whisper_cli.console import error_line
@@ -118,7 +140,6 @@ def _fail(exc: ModelLoadError, debug: bool) -> NoReturn:
     if debug:
         logging.getLogger("whisper_cli").error("error", exc_info=exc)
     error_line(str(exc))
-    raise typer.Exit(int(ExitCode.MODEL))
 
 
 def _say(message: str, quiet: bool) -> None:

@@ -8,65 +8,85 @@ from typing import Annotated
 
 import typer
 
-from whisper_cli import __version__
+from whisper_cli import __version__, program_name
+from whisper_cli.cli import command
 from whisper_cli.core.transcript import Task
 from whisper_cli.decode.hardware import COMPUTE_TYPES, DEVICES
-from whisper_cli.models.resolve import MODEL_SIZES
 
 DeviceName = Enum("DeviceName", {d: d for d in DEVICES}, type=str)  # type: ignore[misc]
-ComputeTypeName = Enum("ComputeTypeName", {c: c for c in COMPUTE_TYPES}, type=str)  # type: ignore[misc]
 
 MODEL_HELP = (
-    "Model size (" + ", ".join(MODEL_SIZES) + ") or a CTranslate2 model folder. "
-    "`whisper-cli models` lists what is available offline."
+    "A size (tiny, base, small, medium, large-v3, turbo, distil-*; .en: English-only) or a "
+    "CTranslate2 model folder; `whisper-cli models` lists them and what is here."
 )
-LAYOUT = "Subtitle layout (srt, vtt)"
-DECODING = "Decoding"
-OUTPUT = "Output"
-INPUT = "Input"
-MODEL = "Model and hardware"
-LIVE = "Live streams"
+# The --help panels (cli/command.py draws them, in command.PANELS order).
+INPUT, OUTPUT, MODEL, DECODING, LAYOUT, BATCH, LIVE, CLUSTER = command.PANELS
+# One word for "choose for this machine": auto. The compute type's "default" is still taken.
+COMPUTE_CHOICES = tuple(c for c in COMPUTE_TYPES if c != "default")
+
+
+def _compute_type(value: str) -> str:
+    if value == "default":
+        return "auto"
+    if value not in COMPUTE_CHOICES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(COMPUTE_CHOICES)}.")
+    return value
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"whisper-cli {__version__}")
+        typer.echo(f"{program_name()} {__version__}")
         raise typer.Exit()
 
 
 Inputs = Annotated[
     list[str] | None,
     typer.Argument(
+        metavar="INPUT",
         help="Audio/video files, folders or glob patterns; - reads audio from stdin.",
         show_default=False,
+        rich_help_panel=INPUT,
     ),
 ]
 
 Model = Annotated[
-    str, typer.Option("--model", "-m", envvar="WHISPER_CLI_MODEL", help=MODEL_HELP, rich_help_panel=MODEL)
+    str,
+    typer.Option(
+        "--model", "-m", metavar="NAME", envvar="WHISPER_CLI_MODEL", help=MODEL_HELP, rich_help_panel=MODEL
+    ),
 ]
 
-DeviceOption = Annotated[DeviceName, typer.Option(help="Where to run the model.", rich_help_panel=MODEL)]
+DeviceOption = Annotated[
+    DeviceName,
+    typer.Option(help="Where to run the model; auto: CUDA when there is a GPU.", rich_help_panel=MODEL),
+]
 
 ComputeTypeOption = Annotated[
-    ComputeTypeName,  # type: ignore[valid-type]
+    str,
     typer.Option(
-        help="Weight/compute precision; default: int8 on CPU, float16 on CUDA.", rich_help_panel=MODEL
+        parser=_compute_type,
+        metavar="<" + "|".join(COMPUTE_CHOICES) + ">",
+        autocompletion=lambda: list(COMPUTE_CHOICES),
+        help="Weight/compute precision; auto: int8 on CPU, float16 on CUDA.",
+        rich_help_panel=MODEL,
     ),
 ]
 
 CpuThreads = Annotated[
     int,
-    typer.Option(min=0, help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL),
+    typer.Option(
+        min=0, metavar="N", help="CPU threads per worker; 0 chooses for this machine.", rich_help_panel=MODEL
+    ),
 ]
 
 Workers = Annotated[
     int,
     typer.Option(
         min=0,
+        metavar="N",
         help="Decoders run at once (files in parallel, long files cut into parts); "
         "0: one per core on CPU, 1 on CUDA.",
-        rich_help_panel=MODEL,
+        rich_help_panel=BATCH,
     ),
 ]
 
@@ -74,9 +94,10 @@ BatchSize = Annotated[
     int,
     typer.Option(
         min=0,
+        metavar="N",
         help="Batched decoding, N at once: a file's speech chunks, or short files (up to 30 s) "
         "together; 0: sequential.",
-        rich_help_panel=MODEL,
+        rich_help_panel=BATCH,
     ),
 ]
 
@@ -87,7 +108,7 @@ Ray = Annotated[
         metavar="ADDRESS",
         help="Transcribe on a Ray cluster (the [ray] extra): local (one for this run), auto "
         "(the cluster joined here) or HOST:PORT; --workers: actors, 0 as many as fit.",
-        rich_help_panel=MODEL,
+        rich_help_panel=CLUSTER,
         show_default=False,
     ),
 ]
@@ -97,7 +118,9 @@ Language = Annotated[
     typer.Option(
         "--language",
         "-l",
-        help="Spoken language code (en, de, ko, …); default: detect.",
+        metavar="LANG",
+        help="Spoken language: a code (en, de, ko, …) or its English name (English, German); "
+        "default: detect.",
         rich_help_panel=DECODING,
     ),
 ]
@@ -106,13 +129,16 @@ TaskOption = Annotated[
     Task, typer.Option(help="Transcribe, or translate into English.", rich_help_panel=DECODING)
 ]
 
-BeamSize = Annotated[int, typer.Option(min=1, help="Beam search width.", rich_help_panel=DECODING)]
+BeamSize = Annotated[
+    int, typer.Option(min=1, metavar="N", help="Beam search width.", rich_help_panel=DECODING)
+]
 
 Temperature = Annotated[
     float,
     typer.Option(
         min=0.0,
         max=1.0,
+        metavar="T",
         help="First sampling temperature; raised by 0.2 on fallback up to 1.0.",
         rich_help_panel=DECODING,
     ),
@@ -120,14 +146,17 @@ Temperature = Annotated[
 
 InitialPrompt = Annotated[
     str | None,
-    typer.Option(help="Text to prime the first window (names, spelling).", rich_help_panel=DECODING),
+    typer.Option(
+        metavar="TEXT", help="Text to prime the first window (names, spelling).", rich_help_panel=DECODING
+    ),
 ]
 
 Vad = Annotated[
     bool,
     typer.Option(
         "--vad/--no-vad",
-        help="Skip non-speech (keeps silence from turning into words).",
+        help="Skip non-speech (keeps silence from turning into words); on by default.",
+        show_default=False,
         rich_help_panel=DECODING,
     ),
 ]
@@ -136,7 +165,9 @@ Level = Annotated[
     bool,
     typer.Option(
         "--level/--no-level",
-        help="Bring every stretch of speech to one loudness first (quiet speakers are not dropped).",
+        help="Bring every stretch of speech to one loudness first (quiet speakers are not dropped); "
+        "on by default.",
+        show_default=False,
         rich_help_panel=DECODING,
     ),
 ]
@@ -155,9 +186,10 @@ OutputFormat = Annotated[
     typer.Option(
         "--output-format",
         "-f",
-        help="txt, srt, vtt, tsv, json, jsonl or all; repeat or comma-separate for several.",
+        metavar="FORMAT",
+        help="txt (the default), srt, vtt, tsv, json, jsonl or all; repeat or comma-separate for several.",
         rich_help_panel=OUTPUT,
-        show_default="txt",
+        show_default=False,
     ),
 ]
 
@@ -166,7 +198,8 @@ OutputDir = Annotated[
     typer.Option(
         "--output-dir",
         "-o",
-        help="Write DIR/<name>.<fmt>, mirroring the input tree.",
+        metavar="DIR",
+        help="Write DIR/<name>.<format>, mirroring the input tree.",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -175,15 +208,18 @@ Overwrite = Annotated[
     bool,
     typer.Option(
         "--overwrite",
-        help="Redo inputs whose outputs already exist and are up to date.",
-        rich_help_panel=OUTPUT,
+        help="Redo every input, replacing what is at the outputs' names, even files you wrote "
+        "yourself (without it, those are kept and the transcript goes to talk.wav.txt).",
+        rich_help_panel=BATCH,
     ),
 ]
 
 Report = Annotated[
     Path | None,
     typer.Option(
-        help="Write a JSON record of the run (per input: status, outputs, error).", rich_help_panel=OUTPUT
+        metavar="FILE",
+        help="Write a JSON record of the run (per input: status, outputs, error); - for stdout.",
+        rich_help_panel=BATCH,
     ),
 ]
 
@@ -193,21 +229,31 @@ Recursive = Annotated[
 
 FromFile = Annotated[
     str | None,
-    typer.Option(help="Read input paths from this file, one per line (- for stdin).", rich_help_panel=INPUT),
+    typer.Option(
+        metavar="FILE",
+        help="Read input paths from this file, one per line (- for stdin).",
+        rich_help_panel=INPUT,
+    ),
 ]
 
-MaxLineWidth = Annotated[int | None, typer.Option(min=1, help="Characters per line.", rich_help_panel=LAYOUT)]
+MaxLineWidth = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="Characters per line.", rich_help_panel=LAYOUT)
+]
 
-MaxLineCount = Annotated[int | None, typer.Option(min=1, help="Lines per cue.", rich_help_panel=LAYOUT)]
+MaxLineCount = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="Lines per cue.", rich_help_panel=LAYOUT)
+]
 
-MaxWordsPerLine = Annotated[int | None, typer.Option(min=1, help="Words per line.", rich_help_panel=LAYOUT)]
+MaxWordsPerLine = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="Words per line.", rich_help_panel=LAYOUT)
+]
 
 MaxCueDuration = Annotated[
-    float | None, typer.Option(min=0.1, help="Longest cue, seconds.", rich_help_panel=LAYOUT)
+    float | None, typer.Option(min=0.1, metavar="SECONDS", help="Longest cue.", rich_help_panel=LAYOUT)
 ]
 
 MinCueDuration = Annotated[
-    float | None, typer.Option(min=0.0, help="Shortest cue, seconds.", rich_help_panel=LAYOUT)
+    float | None, typer.Option(min=0.0, metavar="SECONDS", help="Shortest cue.", rich_help_panel=LAYOUT)
 ]
 
 HighlightWords = Annotated[
@@ -218,48 +264,6 @@ HighlightWords = Annotated[
 ]
 
 TsvWords = Annotated[bool, typer.Option("--tsv-words", help="TSV: one row per word.", rich_help_panel=OUTPUT)]
-
-Live = Annotated[
-    bool,
-    typer.Option(
-        "--live",
-        help="Transcribe stdin (-) as it arrives, for streams that do not end; text is committed "
-        "within seconds and never taken back.",
-        rich_help_panel=LIVE,
-    ),
-]
-
-RawFormat = Annotated[
-    str | None,
-    typer.Option(help="--live stdin is headerless PCM: s16le, s32le, f32le or u8.", rich_help_panel=LIVE),
-]
-
-RawRate = Annotated[
-    int | None,
-    typer.Option(min=1000, help="Sample rate of --raw-format PCM [default: 16000].", rich_help_panel=LIVE),
-]
-
-RawChannels = Annotated[
-    int | None,
-    typer.Option(min=1, max=64, help="Channels of --raw-format PCM [default: 1].", rich_help_panel=LIVE),
-]
-
-Mic = Annotated[
-    bool,
-    typer.Option(
-        "--mic", help="Transcribe the microphone live (needs the [mic] extra).", rich_help_panel=LIVE
-    ),
-]
-
-MicDevice = Annotated[
-    str | None,
-    typer.Option(help="Input device for --mic: its number or part of its name.", rich_help_panel=LIVE),
-]
-
-ListMics = Annotated[
-    bool,
-    typer.Option("--list-mics", help="List the input devices for --mic, and exit.", rich_help_panel=LIVE),
-]
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors.")]
 

@@ -24,6 +24,7 @@ from whisper_cli.batch.local import LocalExecutor
 from whisper_cli.batch.outputs import fallback_path, plan_outputs
 from whisper_cli.batch.report import ReportTarget, print_summary, report_document
 from whisper_cli.batch.runner import Runner
+from whisper_cli.cli.unused import warn_unused
 from whisper_cli.console import Reporter
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, UsageError
@@ -32,6 +33,9 @@ from whisper_cli.core.transcript import TranscribeFn
 from whisper_cli.decode.hardware import default_workers, resolve_device
 from whisper_cli.decode.whisper import ModelSpec, get_whisper
 from whisper_cli.settings import RunSettings
+from whisper_cli.writers.tsv import NAMED_HEADER
+
+ONE_DOCUMENT = ("json", "srt", "vtt")  # formats whose stream holds one input: not several on stdout
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 def run_session(settings: RunSettings) -> int:
     """Transcribe everything the settings name; return the exit code."""
     try:
+        warn_unused(settings)
         if settings.live is not None:
             from whisper_cli.live.run import run_live  # a stream, not a list of inputs
 
@@ -66,6 +71,7 @@ def _session(settings: RunSettings) -> int:
         )
         if not collection.inputs and not collection.stopped:
             raise UsageError(_nothing_found(collection, _arguments_named(settings)))
+        _say_unentered(collection)
         # From here a signal stops the run at once: planning 100,000 inputs takes seconds,
         # and writes nothing that a stop could leave half done.
         with signals.armed():
@@ -86,18 +92,42 @@ def _session(settings: RunSettings) -> int:
     result.outcomes[:0] = [
         Outcome(Input(m.path, Path(m.path)), Status.failed, error=m.cause) for m in collection.missing
     ]
-    if len(result.outcomes) > 1 or settings.verbose or result.interrupted:
+    if len(result.outcomes) > 1 or settings.verbose or result.interrupted or _files_in(result):
         print_summary(
             result, Reporter(quiet=settings.quiet), ignored=collection.skipped, special=collection.special
         )
+    code = int(result.fatal.exit_code) if result.fatal is not None else _exit_code(result, received)
     if report is not None:
         document = report_document(
-            result, settings.describe(), ignored=collection.skipped, special=collection.special
+            result,
+            settings.describe(),
+            exit_code=code,
+            ignored=collection.skipped,
+            special=collection.special,
+            subfolders=sum(collection.unentered.values()),
         )
         report.write(document)
     if result.fatal is not None:
         raise result.fatal
-    return _exit_code(result, received)
+    return code
+
+
+def _files_in(result: BatchResult) -> bool:
+    """Whether the run wrote files, or found them done: a person is owed a word on where."""
+    return any(o.status in (Status.done, Status.skipped) and STDIN not in o.outputs for o in result.outcomes)
+
+
+def _say_unentered(collection: Collection) -> None:
+    """One warning per folder argument whose subfolders were left out (no -r)."""
+    for folder, count in collection.unentered.items():
+        them = "it" if count == 1 else "them"
+        log.warning(
+            "%s: %d subfolder%s not entered; add -r to transcribe %s too",
+            display_name(folder),
+            count,
+            "" if count == 1 else "s",
+            them,
+        )
 
 
 def _stop_listing() -> Callable[[], bool]:
@@ -125,7 +155,10 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         workers=settings.model.workers,
         overwrite=settings.overwrite,
         keys={fmt: settings.fingerprint(fmt) for fmt in settings.formats},
+        print_times=settings.print_times,
     )
+    if settings.stream and settings.formats == ("tsv",):
+        sys.stdout.write(NAMED_HEADER)  # the stream's header, once; flushed with the first row
     with reporter:
         for missing in collection.missing:
             reporter.failed(f"{display_name(missing.path)}: {missing.cause}")
@@ -186,13 +219,24 @@ def _nothing_found(collection: Collection, arguments: str) -> str:
     special = (
         f", {collection.special} FIFO(s), socket(s) or device(s) not opened" if collection.special else ""
     )
+    unentered = sum(collection.unentered.values())
+    below = f"; {unentered} subfolder(s) not entered: add -r to look in them" if unentered else ""
     return (
-        f"{arguments}: no audio or video files found ({collection.skipped} other file(s) left alone{special})"
+        f"{arguments}: no audio or video files found "
+        f"({collection.skipped} other file(s) left alone{special}){below}"
     )
 
 
 def _jobs(inputs: list[Input], settings: RunSettings) -> tuple[list[Job], bool]:
-    """One job per input; the one case with no files: one input, one format, no -o."""
+    """One job per input; no files with -o -, or with one input, one format and no -o."""
+    if settings.stream:
+        fmt = settings.formats[0]
+        if len(inputs) > 1 and fmt in ONE_DOCUMENT:
+            raise UsageError(
+                f"-o -: {fmt} holds one input's transcript and {len(inputs)} inputs were found; "
+                "use -o DIR, or -f jsonl, txt or tsv, whose lines name their file"
+            )
+        return [Job(item, settings.formats, None) for item in inputs], True
     if len(inputs) == 1 and settings.output_dir is None and len(settings.formats) == 1:
         return [Job(inputs[0], settings.formats, None)], True
     plan = plan_outputs(inputs, settings.formats, settings.output_dir)

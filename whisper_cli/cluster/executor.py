@@ -15,7 +15,11 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import socket
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
@@ -33,6 +37,7 @@ from whisper_cli.models.resolve import MODEL_SIZES
 log = logging.getLogger(__name__)
 
 RAY_EXTRA = "pip install 'whisper-ct2-cli[ray]'"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours and the like in Ray's messages
 PROBE_SECONDS = 5.0  # ray.init retries an unreachable address for minutes; a TCP probe says so at once
 
 
@@ -109,12 +114,57 @@ def connect(ray: ModuleType, address: str) -> None:
     }
     if address == "local":
         kwargs["include_dashboard"] = False
+    _route_ray_messages_to_our_log()
     try:
-        ray.init(address=address, **kwargs)
+        with _native_stderr_to_log(logging.INFO if chatty else logging.DEBUG):
+            ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         raise ClusterError(f"--ray {address}: cannot connect ({ray_cause(exc)})") from None
     finally:
         signals.install()  # ray.init put its own SIGTERM handler in place of ours
+
+
+def _route_ray_messages_to_our_log() -> None:
+    """Ray's driver prints what the cluster reports about this job (a worker that died: a
+    coloured "(raylet) A worker died ..." paragraph) from a thread of its own, on stdout,
+    whatever log_to_driver says. stdout carries transcripts and stderr our own lines, so
+    those messages go to our log instead, one line each at debug level (--debug shows them);
+    what a lost worker means for the run, our own warning says."""
+    try:
+        from ray._private import worker as ray_driver  # Ray's module, not public: checked, then replaced
+    except ImportError:
+        return
+    if callable(getattr(ray_driver, "print_to_stdstream", None)):
+        ray_driver.print_to_stdstream = _ray_message_to_log
+
+
+def _ray_message_to_log(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+    """``ray._private.worker.print_to_stdstream``'s stand-in: each line, without colours, logged."""
+    for line in data.get("lines") or []:
+        text = " ".join(_ANSI.sub("", str(line)).split())
+        if text:
+            log.debug("Ray (%s): %s", data.get("pid", "?"), text)
+
+
+@contextlib.contextmanager
+def _native_stderr_to_log(level: int) -> Iterator[None]:
+    """Within: what is written on file descriptor 2 (Ray's C++ core starting in this process:
+    "[2026-… W …] network_util.cc: Failed to determine local IP …") is kept aside, then logged
+    line by line at ``level``. Nothing of ours is written meanwhile: an error is raised, and
+    said once this ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as aside:
+        os.dup2(aside.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            aside.seek(0)
+            for line in aside.read().decode(errors="replace").splitlines():
+                if text := " ".join(_ANSI.sub("", line).split()):
+                    log.log(level, "Ray: %s", text)
 
 
 def _probe(address: str, target: str) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-PROGRAM = "whisper-cli"
+# whisper-cli, or whisper-ct2-cli when run by that name (whisper_cli.program_name's rule;
+# console imports nothing of ours, so it is said again here)
+PROGRAM = "whisper-ct2-cli" if os.path.basename(sys.argv[0]) == "whisper-ct2-cli" else "whisper-cli"
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -16,11 +20,12 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def setup_logging(*, verbose: bool, debug: bool, quiet: bool) -> None:
     """Route our logs and faster_whisper's to stderr.
 
-    Ours at INFO (model chosen, language detected) with -v or when a person watches
-    stderr, else WARNING; faster_whisper's at INFO only with -v; DEBUG with --debug.
+    Ours at INFO (model chosen, language detected, files written) with -v, else WARNING:
+    by default stderr carries progress, warnings and errors only, on a terminal too;
+    faster_whisper's at INFO only with -v; DEBUG with --debug.
     """
     interactive = err_console.is_terminal
-    ours = logging.DEBUG if debug else logging.INFO if verbose or interactive else logging.WARNING
+    ours = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     engine = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     if quiet:
         ours = engine = logging.ERROR

@@ -253,6 +253,11 @@ class Reporter:
             with self._lock:
                 warning_line(message)
 
+    def line(self, text: str) -> None:
+        """A line the user asked for (--print-times), above the bar; shown even with --quiet."""
+        with self._lock:
+            self.console.print(Text(text), soft_wrap=True)
+
     def info(self, message: str) -> None:
         """A note for the person at the terminal, unless --quiet."""
         if not self.quiet:

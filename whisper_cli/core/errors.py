@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum, unique
+from typing import ClassVar
 
 
 @unique
@@ -20,6 +21,8 @@ class ExitCode(IntEnum):
 class WhisperCliError(Exception):
     """An expected failure: shown as one line, never as a traceback."""
 
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED  # the status of a run it ends
+
 
 class AudioError(WhisperCliError):
     """An input could not be read or decoded."""
@@ -33,6 +36,8 @@ class AudioError(WhisperCliError):
 class ModelLoadError(WhisperCliError):
     """The model is unknown, unavailable offline, or cannot run on the device."""
 
+    exit_code: ClassVar[ExitCode] = ExitCode.MODEL
+
 
 class OutputError(WhisperCliError):
     """An output file could not be written."""
@@ -40,6 +45,8 @@ class OutputError(WhisperCliError):
 
 class UsageError(WhisperCliError):
     """A bad combination of inputs or options, found before any model loads."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.USAGE
 
 
 def first_line(exc: BaseException) -> str:

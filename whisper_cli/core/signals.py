@@ -36,13 +36,20 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
-def install() -> None:
-    """Catch the stop signals (main thread only); signals ignored at start stay ignored."""
+def install(early: list[int] | None = None) -> None:
+    """Catch the stop signals (main thread only); signals ignored at start stay ignored.
+
+    ``early``: stop signals the package's first lines recorded before this module was
+    imported (``whisper_cli.early_signals()``); the first of them counts as received.
+    """
+    global _received
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _handler)
+    if _received is None and early:
+        _received = early[0]
 
 
 def installed() -> bool:

@@ -87,6 +87,14 @@ class DecodeOptions:
     level: bool = True  # bring every speech region to one loudness first (loudness.py)
     word_timestamps: bool = False
     condition_on_previous_text: bool = True
+    # Passed straight to faster-whisper (its defaults), under openai-whisper's names.
+    best_of: int = 5  # candidates sampled at a temperature above 0
+    patience: float = 1.0
+    length_penalty: float = 1.0
+    hotwords: str | None = None
+    no_speech_threshold: float = 0.6  # also the clip checks' (decode/crossfile.py)
+    hallucination_silence_threshold: float | None = None  # seconds; needs word timestamps
+    suppress_tokens: tuple[int, ...] = (-1,)  # -1: the model's set of symbols
     batch_size: int = (
         0  # 0 or 1: sequential decoding; >1: batched (VAD chunks of a file, short files together)
     )

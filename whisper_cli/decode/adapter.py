@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from whisper_cli.core.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
-from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
+from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,6 +121,7 @@ def detector(whisper: Any) -> DetectFn:
 
 
 def engine_kwargs(options: DecodeOptions) -> dict[str, Any]:
+    """faster-whisper's transcribe arguments for ``options`` (the sequential, batched and clips paths)."""
     return {
         "language": options.language,
         "task": options.task.value,
@@ -130,10 +131,16 @@ def engine_kwargs(options: DecodeOptions) -> dict[str, Any]:
         "vad_filter": options.vad,
         "word_timestamps": options.word_timestamps,
         "condition_on_previous_text": options.condition_on_previous_text,
-        "no_speech_threshold": NO_SPEECH_THRESHOLD,
+        "no_speech_threshold": options.no_speech_threshold,
         "log_prob_threshold": LOG_PROB_THRESHOLD,
         "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
         "max_new_tokens": options.max_new_tokens,
+        "best_of": options.best_of,
+        "patience": options.patience,
+        "length_penalty": options.length_penalty,
+        "hotwords": options.hotwords,
+        "hallucination_silence_threshold": options.hallucination_silence_threshold,
+        "suppress_tokens": list(options.suppress_tokens),
     }
 
 

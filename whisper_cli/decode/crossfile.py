@@ -24,7 +24,7 @@ from whisper_cli.decode.guards import drop_phantoms, repeated_ngram
 from whisper_cli.decode.language import IdentifyFn
 from whisper_cli.decode.loudness import level, speech_regions
 from whisper_cli.decode.parallel import SAMPLE_RATE, shift
-from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
+from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
 
 MAX_CLIP_SECONDS = 30.0  # one window: longer recordings are decoded alone
 PAD = int(0.4 * SAMPLE_RATE)  # kept around the speech, as faster-whisper's VAD does
@@ -51,11 +51,11 @@ def clips_pipeline(engine: ClipsFn, alone: TranscribeFn, *, identify: IdentifyFn
         results: list[tuple[TranscriptInfo, list[Segment]]] = []
         for i, clip in enumerate(clips):
             found, trimmed = decoded.get(i), prepared.get(i)
-            if found is None or trimmed is None or _redo(found[1]):
+            if found is None or trimmed is None or _redo(found[1], options):
                 info, stream = alone(clip, sequential)
                 results.append((info, list(stream)))
                 continue
-            kept = [] if _silent(found[1]) else list(drop_phantoms(found[1]))
+            kept = [] if _silent(found[1], options) else list(drop_phantoms(found[1]))
             start, duration = trimmed.start / SAMPLE_RATE, len(clip) / SAMPLE_RATE
             shifted = [_within(shift(s, start, k, 0), duration) for k, s in enumerate(kept)]
             results.append((replace(found[0], duration=duration), shifted))
@@ -108,16 +108,17 @@ def _within(segment: Segment, duration: float) -> Segment:
     return retimed(segment, lambda t: min(max(t, 0.0), duration))
 
 
-def _silent(segments: list[Segment]) -> bool:
+def _silent(segments: list[Segment], options: DecodeOptions) -> bool:
     """faster-whisper skips a window the model calls non-speech with low confidence in its text."""
     return bool(segments) and (
-        segments[0].no_speech_prob > NO_SPEECH_THRESHOLD and segments[0].avg_logprob < LOG_PROB_THRESHOLD
+        segments[0].no_speech_prob > options.no_speech_threshold
+        and segments[0].avg_logprob < LOG_PROB_THRESHOLD
     )
 
 
-def _redo(segments: list[Segment]) -> bool:
+def _redo(segments: list[Segment], options: DecodeOptions) -> bool:
     """Whether sequential decoding would not have kept this result as it is."""
-    if not segments or _silent(segments):
+    if not segments or _silent(segments, options):
         return False
     text = "".join(s.text for s in segments)
     data = text.encode("utf-8")

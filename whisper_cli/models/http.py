@@ -15,6 +15,10 @@ class Failed(Exception):
     """Why a download failed, in words; ``download`` adds the model and the server."""
 
 
+class Unreachable(Failed):
+    """The server could not be reached, or did not answer: most often, no network."""
+
+
 @contextmanager
 def get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
     """GET ``url`` (redirects followed), from byte ``offset``; errors say what ``what`` the server refused."""
@@ -27,9 +31,9 @@ def get(url: str, what: str, offset: int = 0) -> Iterator[HTTPResponse]:
         exc.close()
         raise Failed(f"the server answered {exc.code} {exc.reason} for {what}") from None
     except URLError as exc:
-        raise Failed(f"cannot reach it ({cause(exc.reason)})") from None
+        raise Unreachable(f"cannot reach it ({cause(exc.reason)})") from None
     except TimeoutError:
-        raise Failed(f"no answer for {what} within {timeout():g} s") from None
+        raise Unreachable(f"no answer for {what} within {timeout():g} s") from None
     except (OSError, HTTPException) as exc:
         raise Failed(f"the connection failed ({cause(exc)})") from None
     with response:
@@ -42,6 +46,16 @@ def timeout() -> float:
         return float(os.environ.get("HF_HUB_DOWNLOAD_TIMEOUT") or 10)
     except ValueError:
         return 10.0
+
+
+def progress_timeout() -> float:
+    """Seconds a file may take to make useful progress (transfer.PROGRESS_BYTES) before the download
+    fails: $WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT, 60 by default. A server that trickles a byte
+    now and then never trips the read timeout; this bounds it."""
+    try:
+        return float(os.environ.get("WHISPER_CLI_DOWNLOAD_PROGRESS_TIMEOUT") or 60)
+    except ValueError:
+        return 60.0
 
 
 def tls() -> ssl.SSLContext:

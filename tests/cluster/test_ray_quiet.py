@@ -1,0 +1,60 @@
+"""--ray keeps stderr ours: a worker that dies mid-run makes Ray report it on the driver (a coloured,
+multi-line "(raylet) A worker died ..."); none of that reaches stdout, nor a stderr that is a file.
+
+A cluster of its own (test_ray.py's fixture, here for this module): the node-killing test
+there runs last on its cluster, and this one kills only an actor's process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.test_ray import RUN_TIMEOUT, RayCluster, _env, _outputs, _wait_for, cluster  # noqa: F401
+from tests.conftest import SAMPLES
+
+
+def _actor_pids() -> list[int]:
+    """The processes of the Ray actors now alive (their title: ``ray::Worker...``)."""
+    found = subprocess.run(["pgrep", "-f", "^ray::Worker"], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "default"])
+def test_a_dead_worker_leaves_stdout_empty_and_stderr_ours(
+    cluster: RayCluster,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    quiet: bool,
+):
+    tree = tmp_path / "in"
+    tree.mkdir()
+    for k in range(4):
+        shutil.copy(SAMPLES / "lecture.flac", tree / f"{k}-lecture.flac")
+    out_file, err_file = tmp_path / "stdout", tmp_path / "stderr"
+    args = ["in", "-o", "out", "--ray", cluster.address, *(["-q"] if quiet else [])]
+    env = {k: v for k, v in _env().items() if k != "NO_COLOR"}  # colours are what must not leak
+    with out_file.open("wb") as out, err_file.open("wb") as err:
+        run = subprocess.Popen(cluster.command(*args), cwd=tmp_path, stdout=out, stderr=err, env=env)
+        try:
+            assert _wait_for(lambda: len(_actor_pids()) == 2 and (tmp_path / "out").is_dir(), RUN_TIMEOUT)
+            os.kill(_actor_pids()[0], signal.SIGKILL)
+            run.wait(timeout=RUN_TIMEOUT)
+        finally:
+            run.kill()
+    stderr = err_file.read_text(errors="replace")
+    assert run.returncode == 0, stderr
+    assert len(_outputs(tmp_path / "out")) == 4  # the dead worker's file went to the other
+    assert out_file.read_bytes() == b""
+    assert "\x1b" not in stderr and "(raylet)" not in stderr and "A worker died" not in stderr
+    if quiet:
+        assert stderr == ""
+    else:  # our lines only: the warning that the worker was lost, and the summary
+        lines = stderr.splitlines()
+        warnings = [line for line in lines if line.startswith("whisper-cli: warning: Ray worker on ")]
+        assert len(warnings) == 1 and " lost (" in warnings[0], lines
+        assert all(line.startswith(("whisper-cli: ", "4 done, ")) for line in lines), lines
