@@ -193,6 +193,27 @@ def test_a_cluster_writes_what_one_machine_writes(cluster: RayCluster, tmp_path:
     assert not _partials(tree)
 
 
+def test_a_fifo_fails_at_once_and_holds_up_no_worker(cluster: RayCluster, tmp_path: Path):
+    """A FIFO of this machine is not a file a worker can open: it fails in one line, before any
+    worker waits on it with the next file queued behind (before: the run never ended)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "live.wav")  # nobody writes to it
+    for name in ("hello.wav", "weather.mp3"):
+        shutil.copy(SAMPLES / name, folder / name)
+    args = ["in/live.wav", "in/hello.wav", "in/weather.mp3", "-o", "out", "--report", "run.json"]
+    res = cluster.run(*args, "--workers", "2", "--ray", cluster.address, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("whisper-cli: error:")]
+    assert len(errors) == 1 and "in/live.wav" in errors[0] and "FIFO" in errors[0], res.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
+        "hello.txt",
+        "weather.txt",
+    ]
+    statuses = [r["status"] for r in json.loads((tmp_path / "run.json").read_text())["inputs"]]
+    assert statuses == ["failed", "done", "done"]
+
+
 def test_local_instance_on_the_samples(cluster: RayCluster, tmp_path: Path):
     """The acceptance command: ``--ray local`` writes what the run without it writes."""
     plain = cluster.run(str(SAMPLES), "-o", "plain", cwd=tmp_path)

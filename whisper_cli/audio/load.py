@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,8 +41,10 @@ __all__ = [
 _MAX_PREALLOCATED = 48 * 3600 * SAMPLE_RATE  # samples: longer claims are not trusted up front
 
 
-def load_audio(source: AudioSource) -> np.ndarray:
+def load_audio(source: AudioSource, *, give_up: Callable[[], str | None] | None = None) -> np.ndarray:
     """Decode ``source`` (a path, or "-" for stdin) to float32 mono samples at 16 kHz.
+
+    ``give_up``: for a FIFO with no writer, polled while waiting for one (``open_input``).
 
     Raises:
         AudioError: the input is missing, unreadable, not audio, corrupt or empty.
@@ -53,7 +55,7 @@ def load_audio(source: AudioSource) -> np.ndarray:
         if not data.getbuffer().nbytes:
             raise AudioError(name, "no data on standard input")
         return _decode(data, name)
-    with open_input(Path(source), name) as stream:
+    with open_input(Path(source), name, give_up) as stream:
         return _decode(stream, name)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import io
 import os
+import select
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +22,7 @@ HEAD_BYTES = 1 << 20  # of a stream, looked at before reading on: /dev/zero must
 # of such a WAV's size) still fits in 4 GiB of free memory. Regular files are not bounded:
 # they are read in place, and streamed when long.
 MAX_STREAM_BYTES = 2 << 30
+WRITER_POLL_MS = 200  # how often a FIFO with no writer asks whether to go on waiting
 
 AudioSource = str | Path
 
@@ -45,11 +47,15 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def open_input(path: Path, name: str) -> BinaryIO:
+def open_input(path: Path, name: str, give_up: Callable[[], str | None] | None = None) -> BinaryIO:
     """Open the file once: both decoders read this one handle, so a file deleted or replaced
     while it is being read is still read as it was when opened. A regular file is used as it
-    is; anything else (a FIFO, ``<(curl …)``, a device) is read as a stream."""
-    stream = _open_path(path, name)
+    is; anything else (a FIFO, ``<(curl …)``, a device) is read as a stream.
+
+    ``give_up``: polled while a FIFO has no writer (a few times a second); once it returns
+    a reason, the input fails with it. None: wait for the writer as open(2) does.
+    """
+    stream = _open_path(path, name) if give_up is None else _open_when_written(path, name, give_up)
     try:
         info = os.fstat(stream.fileno())
     except OSError as exc:
@@ -81,6 +87,28 @@ def _open_path(path: Path, name: str) -> BinaryIO:
         if exc.errno == errno.ELOOP:
             raise AudioError(name, "symbolic link loop") from None
         raise AudioError(name, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _open_when_written(path: Path, name: str, give_up: Callable[[], str | None]) -> BinaryIO:
+    """Open without blocking, then wait until there is something to read (a FIFO's writer
+    came, and wrote or left) or ``give_up`` says to stop waiting."""
+    if not hasattr(select, "poll"):  # Windows: no FIFOs to wait for
+        return _open_path(path, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return _open_path(path, name)  # the same failure, said as for any input
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while not poller.poll(WRITER_POLL_MS):
+            if (reason := give_up()) is not None:
+                raise AudioError(name, reason)
+        os.set_blocking(fd, True)
+        return open(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_stream(raw: BinaryIO, name: str) -> io.BytesIO:

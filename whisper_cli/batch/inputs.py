@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whisper_cli.audio.load import STDIN, display_name
+from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import PARTIAL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -142,10 +143,13 @@ def _glob(
     if not matches:
         result.missing.append(Unusable(pattern, "no such file or directory"))
     for match in matches:
+        if stop():
+            result.stopped = True
+            return
         sub = Path(match)
         if sub.is_dir():
             yield from (
-                (path, Path(os.path.relpath(path, base))) for path, _ in _walk(sub, recursive, result)
+                (path, Path(os.path.relpath(path, base))) for path, _ in _walk(sub, recursive, result, stop)
             )
         elif _take(sub, result):
             yield match, Path(os.path.relpath(match, base))
@@ -180,6 +184,9 @@ def _walk(
         dirnames[:] = visible if recursive else []
         entries.extend(Path(dirpath, f) for f in filenames)
     for path in sorted(entries):
+        if stop():  # a stat per file: 100,000 of them take a while on a slow disk
+            result.stopped = True
+            return
         if path.name.startswith((".", PARTIAL_PREFIX)):
             continue
         if _take(path, result):
@@ -242,8 +249,9 @@ def _cause(exc: OSError) -> str:
 def _dedupe(found: list[tuple[str, Path]]) -> list[Input]:
     seen: set[str] = set()
     unique: list[Input] = []
+    real = RealPaths()
     for source, relative in found:
-        key = source if source == STDIN else os.path.realpath(source)
+        key = source if source == STDIN else real(source)
         if key not in seen:
             seen.add(key)
             unique.append(Input(source, relative))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from whisper_cli.audio.load import display_name
 from whisper_cli.batch.ledgerline import Entry, parse_lines
+from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import PARTIAL_PREFIX, create_locked, file_digest
 
 try:
@@ -206,16 +207,22 @@ class Ledgers:
     """The ledgers a run uses, one per output folder, each read once; thread-safe."""
 
     def __init__(self) -> None:
-        self._ledgers: dict[str, Ledger] = {}
+        self._ledgers: dict[str, Ledger] = {}  # by absolute folder
+        self._named: dict[str, Ledger] = {}  # by folder as given: no abspath per output
         self._lock = threading.Lock()
+        self.real = RealPaths()  # the run's real paths, for the inputs' stamps
 
     def of(self, path: Path) -> Ledger:
         """The ledger of the folder that holds ``path``."""
         folder = path.parent
+        named = self._named.get(str(folder))
+        if named is not None:
+            return named
         key = os.path.abspath(folder)
         with self._lock:
             if key not in self._ledgers:
                 self._ledgers[key] = Ledger(folder)
+            self._named[str(folder)] = self._ledgers[key]
             return self._ledgers[key]
 
     def claim(self, path: Path, source: str | None = None) -> Claim:

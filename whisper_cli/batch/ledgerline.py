@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from whisper_cli import __version__
+from whisper_cli.batch.paths import RealPaths
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,20 +23,22 @@ class InputStamp:
     mtime_ns: int
 
     @classmethod
-    def of(cls, source: str, folder: Path) -> InputStamp | None:
-        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin)."""
+    def of(cls, source: str, folder: Path, real: RealPaths | None = None) -> InputStamp | None:
+        """The stamp of ``source`` seen from ``folder``; None when it cannot be read (or is stdin).
+        ``real``: the run's real paths (each folder resolved once)."""
         try:
             st = os.stat(source)
         except (OSError, ValueError):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None  # a pipe or a device: what it held cannot be known again
-        return cls(input_path(source, folder), st.st_size, st.st_mtime_ns)
+        return cls(input_path(source, folder, real), st.st_size, st.st_mtime_ns)
 
 
-def input_path(source: str, folder: Path) -> str:
+def input_path(source: str, folder: Path, real: RealPaths | None = None) -> str:
     """An input's real path as a ledger line names it: relative to the ledger's real folder."""
-    return os.path.relpath(os.path.realpath(source), os.path.realpath(folder))
+    real = real or RealPaths()
+    return os.path.relpath(real(source), real.folder(str(folder)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from whisper_cli.batch.jobs import Job, Outcome, Status
+from whisper_cli.batch.pipes import Pipes
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import LongAudio, Produced, labeller, read_input, transcribed
 from whisper_cli.core.errors import AudioError
@@ -41,6 +42,7 @@ class LocalExecutor:
     # --diarize: each input's speakers, being found from when it is read (while the model
     # loads, for the first), by job index; taken when its transcript starts
     _labels: dict[int, Labeller] = field(default_factory=dict)
+    pipes: Pipes | None = None  # the FIFO and device inputs, read apart (set by each call)
 
     def __call__(self, todo: list[tuple[int, Job]], outcomes: dict[int, Outcome]) -> None:
         """Decode ahead in a thread and transcribe in ``workers`` threads on this machine."""
@@ -48,6 +50,7 @@ class LocalExecutor:
         decoded: DecodedQueue = queue.Queue(
             maxsize=self.runner.workers * max(1, self.runner.decode.batch_size)
         )
+        self.pipes = Pipes(todo, self.runner.stop)
         try:
             decoder = threading.Thread(target=self._decode_ahead, args=(todo, decoded), daemon=True)
             decoder.start()
@@ -59,10 +62,15 @@ class LocalExecutor:
 
     def _decode_ahead(self, todo: list[tuple[int, Job]], out: DecodedQueue) -> None:
         """Decode inputs in order, at most ``workers`` (times ``--batch-size``, when short
-        files share batches) ahead of the transcription."""
+        files share batches) ahead of the transcription. A FIFO or device is read by a
+        thread of its own (pipes.py): one that nobody writes to holds up nothing."""
+        assert self.pipes is not None
         for index, job in todo:
             if self.runner.stop.is_set():
                 break
+            if index in self.pipes.apart:
+                self.pipes.start(index, job, lambda item: _put(out, item, self.runner.stop))
+                continue
             try:
                 item: np.ndarray | LongAudio | AudioError = read_input(job.input.source)
             except AudioError as exc:
@@ -76,6 +84,7 @@ class LocalExecutor:
                     self._labels[index] = labels
             if not _put(out, (index, job, item), self.runner.stop):
                 return
+        self.pipes.join()
         _put(out, None, self.runner.stop)
 
     def _consume(self, decoded: DecodedQueue, transcribe: TranscribeFn | None, outcomes: dict) -> None:
@@ -153,7 +162,10 @@ class LocalExecutor:
                 return Produced(result[0], labels.label(result[1]), speakers=labels.seen)
             return transcribed(audio, transcribe, self.runner.decode, labels)
 
-        return self.runner.deliver(index, job, produce)
+        outcome = self.runner.deliver(index, job, produce)
+        if self.pipes is not None:
+            self.pipes.finished(index)
+        return outcome
 
 
 def _more_clips(

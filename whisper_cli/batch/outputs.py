@@ -23,10 +23,10 @@ def plan_outputs(
     Raises:
         UsageError: two inputs would share an output, or an output would replace an input.
     """
-    listings: dict[str, list[str]] = {}
+    stems: dict[str, dict[str, list[str]]] = {}  # folder → stem → its media files' names
     plan = {}
     for item in inputs:
-        stem = _stem_path(item, output_dir, keep_suffix=_has_namesake(item, listings))
+        stem = _stem_path(item, output_dir, keep_suffix=_has_namesake(item, stems))
         plan[item] = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in formats}
     _check_plan(plan)
     return plan
@@ -38,23 +38,29 @@ def fallback_path(item: Input, path: Path) -> Path:
     return path.with_name(f"{item.relative.name}{path.suffix}")
 
 
-def _has_namesake(item: Input, listings: dict[str, list[str]]) -> bool:
-    """Whether another media file with the same stem sits beside the input."""
+def _has_namesake(item: Input, stems: dict[str, dict[str, list[str]]]) -> bool:
+    """Whether another media file with the same stem sits beside the input (each folder is
+    listed once and indexed by stem: a folder of 100,000 files costs one pass, not one per input)."""
     if item.source == STDIN:
         return False
     folder, name = os.path.split(item.source)
-    if folder not in listings:
-        try:
-            listings[folder] = os.listdir(folder or os.curdir)
-        except OSError:
-            listings[folder] = []
-    stem = os.path.splitext(name)[0]
-    return any(
-        other != name
-        and os.path.splitext(other)[0] == stem
-        and os.path.splitext(other)[1].lower() in MEDIA_EXTENSIONS
-        for other in listings[folder]
-    )
+    if folder not in stems:
+        stems[folder] = _media_by_stem(folder)
+    return any(other != name for other in stems[folder].get(os.path.splitext(name)[0], ()))
+
+
+def _media_by_stem(folder: str) -> dict[str, list[str]]:
+    """The media files in ``folder``, by stem (``intro`` → ``intro.mp3``, ``intro.wav``)."""
+    try:
+        listing = os.listdir(folder or os.curdir)
+    except OSError:
+        return {}
+    by_stem: dict[str, list[str]] = {}
+    for other in listing:
+        stem, suffix = os.path.splitext(other)
+        if suffix.lower() in MEDIA_EXTENSIONS:
+            by_stem.setdefault(stem, []).append(other)
+    return by_stem
 
 
 def _check_plan(plan: dict[Input, dict[str, Path]]) -> None:

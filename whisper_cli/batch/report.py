@@ -23,6 +23,7 @@ from whisper_cli import __version__
 from whisper_cli.audio.load import STDIN, display_name
 from whisper_cli.batch.jobs import BatchResult, Outcome, Status
 from whisper_cli.batch.ledger import LEDGER_NAME
+from whisper_cli.batch.paths import RealPaths
 from whisper_cli.batch.sinks import AtomicFileSink, remove_stale_partials
 from whisper_cli.console import Reporter, format_duration
 from whisper_cli.core import streams
@@ -71,17 +72,17 @@ class ReportTarget:
         """
         if self.path is None:
             return
-        mine = str(self.path)
-        if any(source != STDIN and os.path.realpath(source) == mine for source in inputs):
+        mine, real = str(self.path), RealPaths()  # each folder resolved once: 100,000 inputs
+        if any(source != STDIN and real(source) == mine for source in inputs):
             raise UsageError(f"--report {self.shown} is one of the inputs; give the report another name")
         folders: set[str] = set()
         for path in outputs:
-            if os.path.realpath(path) == mine:
+            if real(str(path)) == mine:
                 raise UsageError(
                     f"--report {self.shown} is where a transcript goes; give the report another name"
                 )
             folders.add(str(path.parent))
-        for folder in map(os.path.realpath, folders):  # made by the run, if not there yet
+        for folder in map(real.folder, folders):  # made by the run, if not there yet
             if folder == mine or folder.startswith(mine + os.sep):
                 raise UsageError(
                     f"--report {self.shown} is a folder the transcripts go into; give the report another name"

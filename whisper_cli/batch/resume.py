@@ -60,7 +60,9 @@ def decide(
         if unusable is not None:
             return Decision(planned, blocked=unusable)
         if folder not in stamps:
-            stamps[folder] = None if item.source == STDIN else InputStamp.of(item.source, primary.parent)
+            stamps[folder] = (
+                None if item.source == STDIN else InputStamp.of(item.source, primary.parent, ledgers.real)
+            )
         me = _Self.of(item.source, primary.parent, stamps[folder])
         chosen, claim, why = _place(item, primary, ledgers, me, overwrite=overwrite, reserved=reserved)
         if chosen is None:

@@ -1,9 +1,10 @@
 """One run of the transcribe command: inputs → jobs → runner → summary, report, exit code.
 
 The --report path is checked first, while a stop signal is still only recorded; from
-then on a signal stops the run, and whatever ends it (done, failures, SIGINT, SIGTERM,
-SIGHUP, a vanished stdout or stderr reader, a model that cannot load) the summary and
-the report are written.
+then on a signal stops the run within a second (listing the inputs finishes first when
+it is quicker than that, so that the report names them), and whatever ends it (done,
+failures, SIGINT, SIGTERM, SIGHUP, a vanished stdout or stderr reader, a model that
+cannot load) the summary and the report are written.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def _session(settings: RunSettings) -> int:
         import_ray()  # not installed: a usage error, before anything else
     report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
     collection, result = Collection(), BatchResult()
-    jobs: list[Job] = []
     try:
-        # Listing and planning are quick and block on nothing: a signal that came while
-        # starting is acted on once every input is known, so the report can list them.
+        # Listing blocks on nothing and is cut short by a signal once it has taken a second:
+        # a signal that came while starting is acted on once the inputs are known, so the
+        # report can list them.
         with signals.armed_for(_blocking_reads(settings)):
             listed = _listed(settings.from_file)
         collection = collect_inputs(
@@ -73,16 +74,20 @@ def _session(settings: RunSettings) -> int:
         if not collection.inputs and not collection.stopped:
             raise UsageError(_nothing_found(collection, _arguments_named(settings)))
         _say_unentered(collection)
-        jobs, to_stdout = _jobs(collection.inputs, settings)
-        _check_streams(collection.inputs, to_stdout)
-        if settings.ray is not None and any(item.source == STDIN for item in collection.inputs):
-            raise UsageError("--ray: audio from standard input (-) cannot reach the cluster's workers")
-        if report is not None:
-            _check_report(report, jobs, to_stdout)
-        with signals.armed():  # from here a signal stops the run at once
+        # From here a signal stops the run at once: planning 100,000 inputs takes seconds,
+        # and writes nothing that a stop could leave half done.
+        with signals.armed():
+            jobs, to_stdout = _jobs(collection.inputs, settings)
+            _check_streams(collection.inputs, to_stdout)
+            if settings.ray is not None and any(item.source == STDIN for item in collection.inputs):
+                raise UsageError("--ray: audio from standard input (-) cannot reach the cluster's workers")
+            if report is not None:
+                _check_report(report, jobs, to_stdout)
             result = _run(jobs, collection, settings, to_stdout)
     except KeyboardInterrupt:
-        result = BatchResult(outcomes=[Outcome(job.input, Status.pending) for job in jobs], interrupted=True)
+        result = BatchResult(
+            outcomes=[Outcome(item, Status.pending) for item in collection.inputs], interrupted=True
+        )
     received = signals.received()
     if received is not None or result.interrupted:
         result.interrupted, result.stopped_by = True, result.stopped_by or signals.name(received)

@@ -25,10 +25,12 @@ from types import ModuleType
 from typing import Any
 
 from whisper_cli.batch.jobs import BatchResult, Job
+from whisper_cli.batch.pipes import reads_apart
 from whisper_cli.batch.runner import Runner
+from whisper_cli.batch.work import Produced
 from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
 from whisper_cli.core import signals
-from whisper_cli.core.errors import UsageError
+from whisper_cli.core.errors import AudioError, UsageError
 from whisper_cli.decode.whisper import ModelSpec
 from whisper_cli.models.resolve import MODEL_SIZES
 
@@ -62,6 +64,7 @@ def _on_cluster(
     todo: list[tuple[int, Job]],
     outcomes: dict,
 ) -> None:
+    todo = _files_only(runner, todo, outcomes)
     if not todo:
         return  # everything was done already: no cluster needed
     try:
@@ -73,6 +76,25 @@ def _on_cluster(
         # end with it); stops a `local` instance.
         with contextlib.suppress(Exception):
             ray.shutdown()
+
+
+def _files_only(runner: Runner, todo: list[tuple[int, Job]], outcomes: dict) -> list[tuple[int, Job]]:
+    """``todo`` less its FIFOs and devices, each failed at once with one line: a worker opens
+    its inputs by path on its own node, where this machine's FIFO is another one or none (it
+    would wait there for a writer that never comes, and hold up the files queued behind it)."""
+    files = []
+    for index, job in todo:
+        if reads_apart(job.input.source):
+            fail = functools.partial(_not_a_file, job.input.name)
+            outcomes[index] = runner.deliver(index, job, fail)
+        else:
+            files.append((index, job))
+    return files
+
+
+def _not_a_file(name: str) -> Produced:
+    cause = "a FIFO or device cannot reach the Ray workers (they read files): save it to a file"
+    raise AudioError(name, cause)
 
 
 def connect(ray: ModuleType, address: str) -> None:
