@@ -48,7 +48,8 @@ import soundfile as sf
 
 from whisper_cli.batch.inputs import collect_inputs
 from whisper_cli.batch.jobs import Job
-from whisper_cli.batch.ledger import LEDGER_NAME, Entry, InputStamp, Ledger
+from whisper_cli.batch.ledger import LEDGER_NAME, Ledger
+from whisper_cli.batch.ledgerline import Entry, InputStamp
 from whisper_cli.batch.outputs import plan_outputs
 from whisper_cli.batch.runner import Runner
 from whisper_cli.console import Reporter

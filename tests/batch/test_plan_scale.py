@@ -19,7 +19,8 @@ import soundfile as sf
 
 from tests.conftest import ROOT, SAMPLES, run_cli
 from whisper_cli.batch.inputs import collect_inputs
-from whisper_cli.batch.ledger import LEDGER_NAME, Entry, InputStamp, Ledger, Ledgers
+from whisper_cli.batch.ledger import LEDGER_NAME, Ledger, Ledgers
+from whisper_cli.batch.ledgerline import Entry, InputStamp
 from whisper_cli.batch.outputs import plan_outputs
 from whisper_cli.batch.resume import decide
 
