@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
@@ -172,6 +173,28 @@ def _resampled(frames: Iterable[Any]) -> Iterator[np.ndarray]:
             yield out.to_ndarray().reshape(-1)
     if resampler is not None:
         yield from flushed(resampler)
+
+
+def resample_blocks(blocks: Iterable[np.ndarray], rate: int, channels: int = 1) -> Iterator[np.ndarray]:
+    """Float32 blocks at ``rate`` as 16 kHz blocks, one at a time: mono, or two channels as
+    (frames, 2) arrays."""
+    if rate == SAMPLE_RATE:
+        yield from blocks
+        return
+    import av
+
+    layout, shape = ("mono", (-1,)) if channels == 1 else ("stereo", (-1, 2))
+    resampler = av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE)
+    pts = 0
+    for block in itertools.chain(blocks, [None]):  # lazily: a long file is read block by block
+        frame = None
+        if block is not None:
+            flat = np.ascontiguousarray(block, dtype=np.float32).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(flat, format="flt", layout=layout)
+            frame.sample_rate, frame.pts = rate, pts
+            pts += len(block)
+        for out in resampler.resample(frame):  # None: what the resampler still holds
+            yield out.to_ndarray().reshape(shape)
 
 
 def flushed(resampler: object) -> Iterator[np.ndarray]:

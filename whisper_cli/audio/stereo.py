@@ -18,6 +18,7 @@ from whisper_cli.audio.decoders import (
     QuietSeeks,
     av_cause,
     av_open,
+    resample_blocks,
     sndfile_view,
 )
 from whisper_cli.audio.source import STDIN, AudioSource, display_name, open_input, read_errors
@@ -81,7 +82,7 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
                 if sf.channels != 2:
                     raise AudioError(name, not_stereo(sf.channels))
                 blocks = sf.blocks(blocksize=BLOCK // 2, dtype="float32", always_2d=True)
-                yield from _resampled((np.nan_to_num(b, copy=False) for b in blocks), sf.samplerate)
+                yield from resample_blocks((np.nan_to_num(b, copy=False) for b in blocks), sf.samplerate, 2)
             return
     yield from _av_blocks(stream, name)
 
@@ -107,24 +108,6 @@ def _av_blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
             yield from _packed(resampler.resample(None))
         except av.error.FFmpegError as exc:
             raise AudioError(name, f"cannot decode audio ({av_cause(exc)})") from None
-
-
-def _resampled(blocks: Iterable[np.ndarray], rate: int) -> Iterator[np.ndarray]:
-    if rate == SAMPLE_RATE:
-        yield from blocks
-        return
-    import av
-
-    resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE)
-    pts = 0
-    for block in blocks:
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(block, dtype=np.float32).reshape(1, -1), format="flt", layout="stereo"
-        )
-        frame.sample_rate, frame.pts = rate, pts
-        pts += len(block)
-        yield from _packed(resampler.resample(frame))
-    yield from _packed(resampler.resample(None))
 
 
 def _packed(frames: Iterable[Any]) -> Iterator[np.ndarray]:

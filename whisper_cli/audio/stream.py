@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,14 +12,13 @@ import numpy as np
 
 from whisper_cli.audio.decoders import (
     BLOCK,
-    SAMPLE_RATE,
     SNDFILE_MAGIC,
     QuietSeeks,
     announced_seconds,
     av_open,
     av_samples,
     downmix,
-    flushed,
+    resample_blocks,
     sndfile_view,
     stopped,
 )
@@ -87,7 +86,7 @@ def _stream_blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
             with soundfile.SoundFile(QuietSeeks(sndfile_view(stream, warn_as=name))) as sf:
                 frames = max(1024, BLOCK // sf.channels)
                 blocks = (downmix(b) for b in sf.blocks(blocksize=frames, dtype="float32", always_2d=True))
-                for block in _resample_stream(blocks, sf.samplerate):
+                for block in resample_blocks(blocks, sf.samplerate):
                     decoded += len(block)
                     yield block
             return
@@ -98,23 +97,3 @@ def _stream_blocks(stream: BinaryIO, name: str) -> Iterator[np.ndarray]:
             stream.seek(0)  # not for libsndfile after all: PyAV below
     with av_open(stream, name) as container:
         yield from av_samples(container, name)
-
-
-def _resample_stream(blocks: Iterable[np.ndarray], rate: int) -> Iterator[np.ndarray]:
-    """Mono float32 blocks at ``rate`` as 16 kHz blocks, one at a time."""
-    if rate == SAMPLE_RATE:
-        yield from blocks
-        return
-    import av
-
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    pts = 0
-    for block in blocks:
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(block, dtype=np.float32).reshape(1, -1), format="flt", layout="mono"
-        )
-        frame.sample_rate, frame.pts = rate, pts
-        pts += len(block)
-        for out in resampler.resample(frame):
-            yield out.to_ndarray().reshape(-1)
-    yield from flushed(resampler)
