@@ -14,12 +14,13 @@ def _record_early_signal(signum: int, frame: object) -> None:
 # The CLI's stop signals are recorded from here on, before anything else is imported (the
 # interpreter's own _signal module is loaded already), and with no call of ours before
 # (a signal is handled between any two of them); __main__ hands them to core/signals.py.
-# The CLI is `whisper-cli` (its script's name) or `python -m whisper_cli` (argv[0] is "-m"
-# while the package is imported); a program that imports whisper_cli keeps its handlers.
+# The CLI is `whisper-cli` or `whisper-ct2-cli` (its scripts' names) or `python -m
+# whisper_cli` (argv[0] is "-m" while the package is imported); a program that imports
+# whisper_cli keeps its handlers.
 _script = sys.argv[0].replace("\\", "/").rsplit("/", 1)[-1] if sys.argv else ""
 _flags = getattr(sys, "orig_argv", [])
 _as_module = _script == "-m" and "-m" in _flags and _flags[_flags.index("-m") + 1 :][:1] == ["whisper_cli"]
-if _as_module or _script.startswith("whisper-cli"):
+if _as_module or _script.startswith(("whisper-cli", "whisper-ct2-cli")):
     import _signal
 
     for _name in ("SIGINT", "SIGTERM", "SIGHUP"):
@@ -43,7 +44,6 @@ def program_name() -> str:
     """The command's name as run: whisper-cli, or whisper-ct2-cli (the second entry point, for
     machines where whisper.cpp's binary, also called whisper-cli, comes first on PATH)."""
     import os
-    import sys
 
     return "whisper-ct2-cli" if os.path.basename(sys.argv[0]) == "whisper-ct2-cli" else "whisper-cli"
 

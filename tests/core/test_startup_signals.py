@@ -10,6 +10,7 @@ a real ``python -m whisper_cli`` after a spread of small delays.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -139,3 +140,22 @@ def _time_to_our_code(tmp_path: Path) -> float:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("script", "records"), [("whisper-cli", True), ("whisper-ct2-cli", True), ("my_program.py", False)]
+)
+def test_both_entry_points_record_early_signals_and_a_library_user_keeps_its_handlers(
+    tmp_path, script, records
+):
+    """The package's first lines take SIGTERM only for the command (either of its names)."""
+    probe = tmp_path / script
+    probe.write_text(
+        "import signal, whisper_cli\nprint(getattr(signal.getsignal(signal.SIGTERM), '__name__', ''))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, str(probe)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (res.stdout.strip() == "_record_early_signal") is records, res.stdout
