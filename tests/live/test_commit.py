@@ -141,3 +141,38 @@ def test_the_rest_of_a_word_already_printed_is_not_printed_again():
     ws = [Word(12.56, 13.14, " goldsmith"), *words("in mainz", 13.3)]
     decision = step(state, Window(12.0, 14.5, ((12.0, 14.0),)), [segment(ws)])
     assert texts(decision.commit) == "in mainz"
+
+
+def _commit_all(state: State, text: str, start: float) -> State:
+    """Commit ``text`` at a pause, as a decode of a finished sentence would."""
+    ws = words(text, start)
+    end = ws[-1].end
+    decision = step(state, Window(state.start, end + 1.0, ((start, end),)), [segment(ws)])
+    assert texts(decision.commit) == text
+    return decision.state
+
+
+def test_a_sentence_said_again_in_the_silence_after_it_is_not_committed_twice():
+    state = _commit_all(State(), "many people don't think about them as dinosaurs", 0.0)
+    # the next decode hears the same sentence again, timed in the silence after it,
+    # and then the next sentence: only the new sentence is committed
+    copy = words("many people don't think about them as dinosaurs", 4.0)
+    new = words("because they have feathers", 8.0)
+    window = Window(state.start, 10.5, ((8.0, 9.5),))
+    decision = step(state, window, [segment(copy), segment(new)])
+    assert texts(decision.commit) == "because they have feathers"
+
+
+def test_an_earlier_committed_passage_said_again_is_dropped():
+    state = _commit_all(State(), "the hospital has followed protocol for infection control", 0.0)
+    state = _commit_all(state, "including separating the patient", 4.0)
+    copy = words("has followed protocol for infection control", 7.0)  # not the tail's end
+    decision = step(state, Window(state.start, 10.5, ((7.0, 9.2),)), [segment(copy)])
+    assert decision.commit == ()
+
+
+def test_a_word_said_again_later_is_kept():
+    state = _commit_all(State(), "no", 0.0)
+    ws = words("no I said", 3.0)
+    decision = step(state, Window(state.start, 5.0, ((3.0, 4.1),)), [segment(ws)])
+    assert texts(decision.commit) == "no I said"

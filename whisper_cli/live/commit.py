@@ -23,8 +23,11 @@ voice activity on the audio as an endpoint detector in front:
    stretch of audio is decoded about once and the decoder catches up.
 
 Words already committed are told apart from new ones by time (a word is new when its
-middle lies after the last committed word's end), and a decode that repeats the last
-committed words at its start (a word on the window's edge) has the repeat dropped, as
+middle lies after the last committed word's end) and then by text, whatever their times
+say: a decode may say a committed sentence again in the silence after it, timed after
+it. A decode whose new words start with the last committed words (a word on the
+window's edge, within a second; three words or more, anywhere) or with a passage of
+PASSAGE_WORDS committed words anywhere in the last TAIL_WORDS has the repeat dropped, as
 has a word that overlaps the last committed one and completes it ("goldsmith" after a
 committed "gold"): what is printed cannot be taken back, and a word twice is worse than
 a word cut.
@@ -37,7 +40,9 @@ from dataclasses import dataclass, replace
 from whisper_cli.core.transcript import Segment, Word
 from whisper_cli.decode.guards import normalise
 
-TAIL_WORDS = 5  # committed words kept to recognise a repeat at the next window's start
+TAIL_WORDS = 48  # committed words kept to recognise a repeat of them (about 15 s of speech)
+EDGE_WORDS = 3  # the last committed words said again this many at once: a repeat, whatever the times
+PASSAGE_WORDS = 5  # an earlier committed passage said again: a repeat (anaphora this long is rare)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +123,26 @@ def _fresh(state: State, segments: list[Segment]) -> list[tuple[int, Word]]:
     texts = [normalise(w.word) for _, w in words]
     if words and state.tail and _completes(state.tail[-1], texts[0], words[0][1], state.committed_end):
         words, texts = words[1:], texts[1:]
-    for size in range(min(len(state.tail), len(texts)), 0, -1):
-        if tuple(texts[:size]) == state.tail[-size:] and words[size - 1][1].start < state.committed_end + 1.0:
-            return words[size:]  # the window's edge repeated the last committed words
+    while words and (size := _repeated(state, texts, words)):
+        words, texts = words[size:], texts[size:]
     return words
+
+
+def _repeated(state: State, texts: list[str], words: list[tuple[int, Word]]) -> int:
+    """How many of the leading new words say committed text again (0: none)."""
+    tail = state.tail
+    for size in range(min(len(tail), len(texts)), 0, -1):
+        if tuple(texts[:size]) == tail[-size:] and (
+            size >= EDGE_WORDS or words[size - 1][1].start < state.committed_end + 1.0
+        ):
+            return size  # the last committed words again: the window's edge, or the sentence said twice
+    best = 0
+    for at in range(len(tail)):
+        size = 0
+        while size < len(texts) and at + size < len(tail) and tail[at + size] == texts[size] and texts[size]:
+            size += 1
+        best = max(best, size)
+    return best if best >= PASSAGE_WORDS else 0
 
 
 def _completes(last: str, text: str, word: Word, committed_end: float) -> bool:

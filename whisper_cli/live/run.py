@@ -23,16 +23,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from whisper_cli.console import HypothesisLine
 from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, UsageError
-from whisper_cli.core.transcript import DecodeOptions, Segment, TranscriptInfo, Word, retimed
+from whisper_cli.core.transcript import DecodeOptions, Segment, Word, retimed
 from whisper_cli.decode.loudness import speech_regions
+from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
 from whisper_cli.decode.whisper import Whisper, get_whisper
 from whisper_cli.live.buffer import AudioBuffer, fill
 from whisper_cli.live.commit import Decision, Policy, State, Window, step
+from whisper_cli.live.output import LiveOutput
 from whisper_cli.settings import RunSettings
-from whisper_cli.writers import Writer, WriterOptions, make_writer
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ MIN_STEP = 0.5  # s of new audio before the next decode: less only costs CPU
 DUTY = 0.7
 RECENT = 5  # decodes whose median time sets the step
 BEHIND = 4.0  # s of audio waiting beyond the window: the decoder is behind, and hurries
+# While hurrying, windows this long: a word early in a window waits for the whole window,
+# so long windows put their length on top of the lag (a 30-minute run's p95 was 19 s
+# with 12 s windows); each window is decoded about once, at a fixed encoder cost.
+HURRY_WINDOW = 6.0
 CAUGHT_UP = 1.5  # s: back to partial hypotheses
 # Speech regions shorter than this are clicks or the tail of a sound at the window's edge: decoded
 # alone they come back as invented words ("Hello." after a recording ended in silence).
@@ -113,41 +117,11 @@ def token_budget(seconds: float) -> int:
     return min(MAX_NEW_TOKENS, int(TOKENS_PER_SECOND * seconds) + TOKEN_SLACK)
 
 
-class LiveOutput:
-    """Committed segments to stdout through the format's writer; the hypothesis to stderr."""
-
-    def __init__(self, settings: RunSettings, name: str) -> None:
-        options: WriterOptions = replace(settings.writer, source=name)
-        self.writer: Writer = make_writer(settings.formats[0], sys.stdout, options)
-        self.words = settings.decode.word_timestamps
-        self.line = HypothesisLine(quiet=settings.quiet)
-        self.count = 0
-        self._started = False
-
-    def commit(self, segments: tuple[Segment, ...], language: str | None) -> None:
-        """Print each segment once, numbered in order of the stream."""
-        if not segments:
-            return
-        self.line.clear()
-        self._start(language)
-        for segment in segments:
-            self.writer.write(replace(segment, id=self.count, words=segment.words if self.words else None))
-            self.count += 1
-
-    def pending(self, words: tuple[Word, ...]) -> None:
-        """Show the words not committed yet (on a terminal's stderr only)."""
-        self.line.show("".join(w.word for w in words))
-
-    def finish(self, language: str | None) -> None:
-        """End the document (json is written here) and clear the hypothesis line."""
-        self.line.clear()
-        self._start(language)
-        self.writer.finish()
-
-    def _start(self, language: str | None) -> None:
-        if not self._started:
-            self.writer.start(TranscriptInfo(language or "", 1.0, 0.0))
-            self._started = True
+def _failed(segment: Segment, no_speech_threshold: float) -> bool:
+    """Whether the engine would have tried the next temperature for this segment's decode."""
+    silence = segment.no_speech_prob > no_speech_threshold and segment.avg_logprob < LOG_PROB_THRESHOLD
+    looped = segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
+    return looped or (segment.avg_logprob < LOG_PROB_THRESHOLD and not silence)
 
 
 class LiveDecoder:
@@ -189,8 +163,8 @@ class LiveDecoder:
             if closed and available - start < 0.01:
                 self._decide(Window(start, available, (), final=True), [])
                 return
-            stop = min(available, start + self.policy.max_window)
-            self._pace(available - stop)
+            self._pace(available - min(available, start + self.policy.max_window))
+            stop = min(available, start + (HURRY_WINDOW if self.behind else self.policy.max_window))
             final = closed and stop >= available
             self._window(start, stop, final)
             if final:
@@ -210,12 +184,19 @@ class LiveDecoder:
             if b - a >= MIN_REGION * SAMPLE_RATE
         )
         log.debug("live window %.2f-%.2f s%s, speech %s", start, stop, " (final)" * final, regions)
-        segments = self._decode(audio, start) if regions else []
-        self._decide(Window(start, stop, regions, final=final, hurry=self.behind), segments)
+        window = Window(start, stop, regions, final=final, hurry=self.behind)
+        again = not final and not self.behind and stop - start < self.policy.max_window
+        segments = self._decode(audio, start, again) if regions else []
+        if segments is None:  # a failed decode of audio the next window holds too: decide nothing
+            log.debug("live window %.2f-%.2f s failed at one temperature; decoded again next", start, stop)
+        else:
+            self._decide(window, segments)
         self.decoded_to = stop
         self.buffer.release(int(self.state.start * SAMPLE_RATE))
 
-    def _decode(self, audio: np.ndarray, start: float) -> list[Segment]:
+    def _decode(self, audio: np.ndarray, start: float, again: bool) -> list[Segment] | None:
+        """The window's segments in stream time; None when ``again`` (the next window holds this
+        audio too) and the decode failed the fallback thresholds at the first temperature."""
         prompt = "".join(w.word for w in self.said if w.end <= start + 0.01).strip()
         given = self.options.initial_prompt
         options = replace(
@@ -224,6 +205,10 @@ class LiveDecoder:
             word_timestamps=True,
             initial_prompt=" ".join(p for p in (given, prompt) if p) or None,
             max_new_tokens=token_budget(len(audio) / SAMPLE_RATE),
+            # Text the next decode sees again gets one temperature: a failed decode is tried
+            # again on a longer window at the next step, not at five more temperatures now
+            # (1-3 s where 0.6 s is usual, the stalls that put a stream behind).
+            temperature=self.options.temperature[:1] if again else self.options.temperature,
         )
         began = time.monotonic()
         info, segments = self.whisper(audio, options)
@@ -234,6 +219,8 @@ class LiveDecoder:
             log.info(
                 "language: %s (%.0f %%), kept for the stream", info.language, 100 * info.language_probability
             )
+        if again and any(_failed(s, self.options.no_speech_threshold) for s in found):
+            return None
         return found
 
     def _decide(self, window: Window, segments: list[Segment]) -> None:
