@@ -16,6 +16,8 @@ process each time. Duplicated sentences: word 6-grams the live transcript holds 
 than the offline one (see live_measure.duplicates); target 0. ``--loads 0,1,2`` runs
 each load level in turn: N busy processes at normal priority (one busy core, both busy),
 started just before feeding and killed right after; the CPU they got is printed.
+``--keep DIR`` saves each run's stdout lines with the time each was read (``seen_s``, from
+the first write), to replay a run that printed something twice.
 
     flock /tmp/whisper-bench.lock python benchmarks/bench_live.py --speed 1 --loops 3
     flock /tmp/whisper-bench.lock python benchmarks/bench_live.py --start 140 --end 200 --runs 3
@@ -33,7 +35,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from live_measure import RATE, busy_cores, duplicates, loadavg, run_live, wer, written_at
+from live_measure import (
+    RATE,
+    busy_cores,
+    duplicated_passages,
+    duplicates,
+    loadavg,
+    run_live,
+    wer,
+    written_at,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval"
@@ -118,7 +129,7 @@ def table(header: list[str], rows: list[list[str]]) -> None:
         print("| " + " | ".join(row) + " |")
 
 
-def measure(pcm, args, offline: str, reference: str | None, load: int) -> dict:
+def measure(pcm, args, offline: str, reference: str | None, load: int, run: int) -> dict:
     """One run: a fresh live process under ``load`` busy processes; prints its figures."""
     one_pass = len(pcm) / RATE
     before = loadavg()
@@ -151,6 +162,14 @@ def measure(pcm, args, offline: str, reference: str | None, load: int) -> dict:
         wer_ref = wer(reference, first)
         print(f"  WER against the reference: live {wer_ref:.1f} %, offline {wer(reference, offline):.1f} %")
     print(f"  duplicated 6-grams: {dup[0]} (passages: {dup[1]})")
+    for passage in duplicated_passages(text, " ".join([offline] * args.loops)):
+        print(f"    printed once too often: {passage!r}")
+    if args.keep:
+        kept = args.keep / f"live-load{load}-run{run}.jsonl"
+        with kept.open("w") as f:
+            for seen, record in result["lines"]:
+                f.write(json.dumps({"seen_s": round(seen, 3), **record}) + "\n")
+        print(f"  stdout lines kept in {kept}")
     if result["rss"]:
         rss = result["rss"]
         print(f"  RSS MiB every 5 s: first {rss[0]:.0f}, max {max(rss):.0f}, last {rss[-1]:.0f}")
@@ -181,10 +200,13 @@ def main() -> None:
     parser.add_argument("--load", type=int, default=None, help="busy processes while feeding (0, 1, 2)")
     parser.add_argument("--loads", default="0", help="load levels to run in turn, e.g. 0,1,2")
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--keep", type=Path, help="folder for each run's stdout lines (jsonl, seen_s added)")
     args = parser.parse_args()
     loads = [args.load] if args.load is not None else [int(x) for x in args.loads.split(",")]
     if min(loads) < 0 or args.runs < 1 or args.loops < 1:
         parser.error("--load/--loads must be ≥ 0, --runs and --loops ≥ 1")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
     from whisper_cli.audio.load import load_audio
 
@@ -203,7 +225,7 @@ def main() -> None:
     for load in loads:
         for run in range(1, args.runs + 1):
             print(f"\n## load {load}, run {run} of {args.runs}")
-            summary.append((run, measure(pcm, args, offline, reference, load)))
+            summary.append((run, measure(pcm, args, offline, reference, load, run)))
     steal = _steal() - steal_before
     print(f"\nCPU steal during the runs: {100 * steal[1] / max(steal[0], 1):.1f} % of CPU time")
     if len(summary) > 1:

@@ -48,20 +48,32 @@ def wer(reference: str, hypothesis: str) -> float:
 
 def duplicates(live: str, offline: str, n: int = NGRAM) -> tuple[int, int]:
     """(distinct duplicated n-grams, duplicated passages) of ``live`` against ``offline``."""
+    grams, passages = _duplicated(live, offline, n)
+    return len(grams), len(passages)
+
+
+def duplicated_passages(live: str, offline: str, n: int = NGRAM) -> list[str]:
+    """The copies themselves: each duplicated passage of ``live``, normalised."""
+    return _duplicated(live, offline, n)[1]
+
+
+def _duplicated(live: str, offline: str, n: int) -> tuple[set[tuple[str, ...]], list[str]]:
     words = normalise(live).split()
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
     off = normalise(offline).split()
     allowed = Counter(tuple(off[i : i + n]) for i in range(len(off) - n + 1))
     seen: Counter[tuple[str, ...]] = Counter()
     extra: set[tuple[str, ...]] = set()
-    marked = []
-    for i, gram in enumerate(grams):
+    runs: list[list[int]] = []  # [first, last] start positions of consecutive copied n-grams
+    for i in range(len(words) - n + 1):
+        gram = tuple(words[i : i + n])
         seen[gram] += 1
         if seen[gram] > max(allowed[gram], 1):
             extra.add(gram)
-            marked.append(i)
-    passages = sum(1 for k, i in enumerate(marked) if k == 0 or marked[k - 1] != i - 1)
-    return len(extra), passages
+            if runs and runs[-1][1] == i - 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+    return extra, [" ".join(words[first : last + n]) for first, last in runs]
 
 
 def wav_header() -> bytes:
@@ -149,6 +161,7 @@ def run_live(pcm: np.ndarray, speed: float, model: str) -> dict:
         "exit": proc.returncode,
         "stderr": proc.stderr.read().decode(errors="replace").strip().splitlines()[-3:],
         "words": words,
+        "lines": [(seen - log[0][0], record) for seen, record in lines] if log else [],
         "log": log,
         "first_line_s": lines[0][0] - log[0][0] if lines else float("nan"),
         "tail_s": time.monotonic() - fed,

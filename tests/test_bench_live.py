@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from live_measure import duplicates
+from live_measure import duplicated_passages, duplicates
 
 SENTENCE = "Before printing, every book was copied by hand in a monastery."
 OTHER = "The press changed that within fifty years, and books became cheap."
@@ -39,3 +39,10 @@ def test_misheard_words_and_short_repeats_are_not_duplicates():
 def test_two_separate_copies_are_two_passages():
     live = f"{SENTENCE} {SENTENCE} {OTHER} {OTHER}"
     assert duplicates(live, f"{SENTENCE} {OTHER}") == (6 + 6, 2)
+
+
+def test_the_copies_are_named():
+    live = f"{SENTENCE} {OTHER} {OTHER}"
+    assert duplicated_passages(live, f"{SENTENCE} {OTHER}") == [
+        "the press changed that within fifty years and books became cheap"
+    ]
