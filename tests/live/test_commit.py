@@ -190,3 +190,34 @@ def test_agreed_words_wait_for_the_end_of_their_phrase_while_young():
     # later the rest is agreed again, and "every" is 2 s old: committed without a phrase end
     d3 = step(d2.state, Window(d2.state.start, 4.6, ((1.5, 4.6),)), [segment(said[2:])])
     assert texts(d3.commit) == "every book"
+
+
+def test_the_recorded_boundary_case_commits_nothing_twice():
+    # Real decodes (tiny.en) from bench_live.py on the long-form eval file's 140-200 s at
+    # real time: after "... to prevent possible infection of others." one decode said the
+    # sentence before it twice more, in the 0.8 s of silence that followed, and both
+    # copies were printed. Replayed here: the earlier lines committed as they were, then
+    # that decode, in a window whose speech runs to the copies' end.
+    import json
+    from pathlib import Path
+
+    recorded = json.loads((Path(__file__).parent / "data" / "boundary_repeat.json").read_text())
+
+    def as_segment(item: dict) -> Segment:
+        ws = tuple(Word(w["start"], w["end"], w["word"]) for w in item["words"])
+        return Segment(0, item["start"], item["end"], item["text"], words=ws)
+
+    state = State()
+    printed: list[str] = []
+    for item in recorded["committed"]:  # each line as the pause rule commits it
+        seg = as_segment(item)
+        decision = step(state, Window(state.start, seg.end + 0.6, ((seg.start, seg.end),)), [seg])
+        printed += [w.word for s in decision.commit for w in s.words or ()]
+        state = decision.state
+    decode = [as_segment(item) for item in recorded["decode"]]
+    window = Window(state.start, decode[-1].end + 0.6, ((state.start, decode[-1].end),))
+    decision = step(state, window, decode)
+    assert texts(decision.commit) == "to prevent possible infection of others."
+    printed += [w.word for s in decision.commit for w in s.words or ()]
+    text = " ".join(w.strip().lower().strip(".,") for w in printed)
+    assert text.count("the hospital has followed protocol for infection control") == 1

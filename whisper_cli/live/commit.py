@@ -28,8 +28,10 @@ Words already committed are told apart from new ones by time (a word is new when
 middle lies after the last committed word's end) and then by text, whatever their times
 say: a decode may say a committed sentence again in the silence after it, timed after
 it. A decode whose new words start with the last committed words (a word on the
-window's edge, within a second; three words or more, anywhere) or with a passage of
-PASSAGE_WORDS committed words anywhere in the last TAIL_WORDS has the repeat dropped, as
+window's edge, within a second; three words or more, anywhere) has them dropped, and so
+has any passage of PASSAGE_WORDS words or more, anywhere in the decode, that is in the
+last TAIL_WORDS committed words or earlier in the same decode (the model repeating a
+sentence in the silence after it, twice, after the next one), as
 has a word that overlaps the last committed one and completes it ("goldsmith" after a
 committed "gold"): what is printed cannot be taken back, and a word twice is worse than
 a word cut.
@@ -127,32 +129,45 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
 
 
 def _fresh(state: State, segments: list[Segment]) -> list[tuple[int, Word]]:
-    """The decode's words (with their segment's index) not committed before."""
+    """The decode's words (with their segment's index) not committed before, nor said twice."""
     after = state.committed_end
     words = [(i, w) for i, s in enumerate(segments) for w in s.words or () if (w.start + w.end) / 2 > after]
     texts = [normalise(w.word) for _, w in words]
     if words and state.tail and _completes(state.tail[-1], texts[0], words[0][1], state.committed_end):
         words, texts = words[1:], texts[1:]
-    while words and (size := _repeated(state, texts, words)):
-        words, texts = words[size:], texts[size:]
-    return words
+    at = _edge_repeat(state, texts, words)
+    said, kept = list(state.tail), []
+    while at < len(words):
+        size = _passage(said, texts[at:])
+        if size >= PASSAGE_WORDS:  # said before, or earlier in this decode: the model repeating itself
+            at += size
+            continue
+        kept.append(words[at])
+        said.append(texts[at])
+        at += 1
+    return kept
 
 
-def _repeated(state: State, texts: list[str], words: list[tuple[int, Word]]) -> int:
-    """How many of the leading new words say committed text again (0: none)."""
+def _edge_repeat(state: State, texts: list[str], words: list[tuple[int, Word]]) -> int:
+    """How many of the leading new words say the last committed words again (0: none)."""
     tail = state.tail
     for size in range(min(len(tail), len(texts)), 0, -1):
         if tuple(texts[:size]) == tail[-size:] and (
             size >= EDGE_WORDS or words[size - 1][1].start < state.committed_end + 1.0
         ):
-            return size  # the last committed words again: the window's edge, or the sentence said twice
+            return size  # the window's edge, or the last sentence said twice
+    return 0
+
+
+def _passage(said: list[str], texts: list[str]) -> int:
+    """The most leading words of ``texts`` found together anywhere in ``said``."""
     best = 0
-    for at in range(len(tail)):
+    for at in range(len(said)):
         size = 0
-        while size < len(texts) and at + size < len(tail) and tail[at + size] == texts[size] and texts[size]:
+        while size < len(texts) and at + size < len(said) and said[at + size] == texts[size] and texts[size]:
             size += 1
         best = max(best, size)
-    return best if best >= PASSAGE_WORDS else 0
+    return best
 
 
 def _completes(last: str, text: str, word: Word, committed_end: float) -> bool:
