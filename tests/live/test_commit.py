@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from whisper_cli.core.transcript import Segment, Word
 from whisper_cli.live.commit import Policy, State, Window, step
-
 
 NO_HOLD = Policy(hold=0.0)  # agreed words committed at once, whole phrase or not
 
@@ -198,9 +200,6 @@ def test_the_recorded_boundary_case_commits_nothing_twice():
     # sentence before it twice more, in the 0.8 s of silence that followed, and both
     # copies were printed. Replayed here: the earlier lines committed as they were, then
     # that decode, in a window whose speech runs to the copies' end.
-    import json
-    from pathlib import Path
-
     recorded = json.loads((Path(__file__).parent / "data" / "boundary_repeat.json").read_text())
 
     def as_segment(item: dict) -> Segment:
