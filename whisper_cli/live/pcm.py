@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,7 @@ from whisper_cli.core.errors import AudioError
 
 NAME = "<stdin>"
 READ_BYTES = 1 << 14  # per read: a pipe hands over what it has, up to this; small keeps latency low
-# Where another WAV begins in a stream of samples: cat a.wav b.wav, or a writer that restarted.
-WAV_START = re.compile(rb"(?:RIFF|RF64)[\x00-\xff]{4}WAVE")
-_START_LENGTH = 12
+_START_LENGTH = 12  # RIFF <size> WAVE: where another WAV begins (cat a.wav b.wav, a writer restarted)
 _DTYPES = {"s16le": ("<i2", 32768.0, 0.0), "s32le": ("<i4", 2147483648.0, 0.0), "u8": ("u1", 128.0, 128.0)}
 Block = np.ndarray  # 16 kHz mono float32 samples
 _WIDTHS = {"u8": 1, "s16le": 2, "s32le": 4, "f32le": 4}
@@ -108,9 +105,9 @@ class PcmDecoder:
             if left is not None:
                 left -= len(data)
             data = pending + data
-            if stop_at_wav and (start := WAV_START.search(data)):
-                stream.push_back(data[start.start() :])
-                yield from self._samples(data[: start.start() - start.start() % frame])
+            if stop_at_wav and (start := wav_start(data)) >= 0:
+                stream.push_back(data[start:])
+                yield from self._samples(data[: start - start % frame])
                 return
             whole = max(0, len(data) - held)
             whole -= whole % frame
@@ -126,6 +123,16 @@ class PcmDecoder:
         if data:
             self.frames += len(data) // self.fmt.frame
             yield from self._resampler.feed(samples(data, self.fmt.encoding, self.fmt.channels))
+
+
+def wav_start(data: bytes) -> int:
+    """Where ``RIFF``/``RF64`` <size> ``WAVE`` begins in ``data``; -1 if nowhere."""
+    at = data.find(b"WAVE", 8)
+    while at >= 0:
+        if data[at - 8 : at - 4] in (b"RIFF", b"RF64"):
+            return at - 8
+        at = data.find(b"WAVE", at + 1)
+    return -1
 
 
 def samples(data: bytes, encoding: str, channels: int) -> np.ndarray:
