@@ -118,3 +118,15 @@ def test_a_slow_decoder_waits_for_more_audio_between_decodes():
     assert decoder.step() == MIN_STEP  # fast: every half second
     decoder.took.extend([1.4, 1.4, 9.0, 1.4])  # slow, with one stray window
     assert decoder.step() == pytest.approx(1.4 / DUTY)  # busy at most DUTY of the time
+
+
+def test_a_reader_that_runs_out_of_memory_says_so_in_words():
+    buffer = AudioBuffer(limit=1000)
+
+    def starving():
+        yield block(10)
+        raise MemoryError  # its message is empty
+
+    fill(buffer, starving())
+    assert isinstance(buffer.error, AudioError) and buffer.end == 10
+    assert "memory" in buffer.error.cause and "()" not in str(buffer.error), buffer.error

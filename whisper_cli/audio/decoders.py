@@ -121,8 +121,13 @@ def announced_seconds(container: object) -> float | None:
     return None
 
 
-def av_samples(container: object, name: str) -> Iterator[np.ndarray]:
-    """The container's first audio stream as 16 kHz mono blocks; a failure midway ends it with a warning."""
+def av_samples(container: object, name: str, *, strict: bool = False) -> Iterator[np.ndarray]:
+    """The container's first audio stream as 16 kHz mono blocks. A failure midway ends it with a
+    warning; with ``strict`` (a live stream, whose rest would be lost) it is an AudioError.
+
+    Rate, layout or sample format may change between frames (a broadcast's next programme,
+    a damaged MP3 header): each run of alike frames is resampled on its own.
+    """
     import av
 
     decoded = 0
@@ -134,7 +139,13 @@ def av_samples(container: object, name: str) -> Iterator[np.ndarray]:
     except av.error.FFmpegError as exc:
         if decoded == 0:
             raise AudioError(name, f"cannot decode audio ({av_cause(exc)})") from None
-        stopped(name, decoded, av_cause(exc))
+        if not strict:
+            stopped(name, decoded, av_cause(exc))
+            return
+        cause = av_cause(exc)
+        if isinstance(exc, av.error.PatchWelcomeError):  # FFmpeg's word for what it cannot follow yet
+            cause = f"the format changes there in a way FFmpeg does not follow: {cause}"
+        raise AudioError(name, f"cannot decode audio past {decoded / SAMPLE_RATE:.1f} s ({cause})") from None
 
 
 def stopped(name: str, decoded: int, cause: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from whisper_cli.core.errors import AudioError, WhisperCliError
+from whisper_cli.core.errors import AudioError, WhisperCliError, first_line
 
 
 class AudioBuffer:
@@ -83,7 +83,9 @@ def fill(buffer: AudioBuffer, blocks: Iterable[np.ndarray]) -> None:
             buffer.append(np.asarray(block, np.float32))
     except WhisperCliError as exc:
         error = exc
-    except (OSError, ValueError, MemoryError) as exc:  # nothing may escape a thread unseen
-        error = AudioError("<stdin>", f"cannot read ({exc})")
+    except MemoryError:  # its message is empty
+        error = AudioError("<stdin>", "cannot read (out of memory)")
+    except (OSError, ValueError) as exc:  # nothing may escape a thread unseen
+        error = AudioError("<stdin>", f"cannot read ({first_line(exc)})")
     finally:
         buffer.close(error)

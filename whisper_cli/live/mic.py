@@ -82,7 +82,7 @@ def pick_device(devices: list[InputDevice], wanted: str | None) -> InputDevice:
 def mic_blocks(wanted: str | None) -> Iterator[np.ndarray]:
     """Open the device now (so a missing or busy one fails before the model loads) and
     return its audio as 16 kHz mono float32 blocks, read as PortAudio delivers them."""
-    from whisper_cli.live.source import Resampler
+    from whisper_cli.live.pcm import Resampler
 
     sd = _sounddevice()
     device = pick_device(input_devices(), wanted)
