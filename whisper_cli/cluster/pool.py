@@ -98,6 +98,8 @@ class Pool:
                     self._returned(ref)
             if self.waiting and not self.ready and time.monotonic() - self.moved > STALL_SECONDS:
                 raise ClusterError(f"--ray {self.address}: no worker has run for {STALL_SECONDS:.0f} s")
+        if self.sender.sent:
+            log.info("Ray: %.1f MiB of inputs sent to nodes that cannot see them", self.sender.sent / 2**20)
 
     def _spawn(self) -> None:
         actor = _Actor(self.new_actor())
