@@ -8,11 +8,12 @@ also in a mount namespace where an empty tmpfs covers the work folder, so its wo
 cannot open the inputs and whisper-cli sends them through Ray's object store (cluster/
 transfer.py). The driver runs in the cluster's network namespace, outside the mount one.
 1. A folder: the short English eval clips copied --copies times, through each cluster in
-   turn, --rounds times: wall time, files per hour, MiB sent, the driver's peak RSS; the
+   turn, --rounds times: wall time, files per hour, MiB sent, the driver's peak memory; the
    ratio sent / shared of the median walls (the aim: at most 1.1).
 2. One large file (--big-mb MB of 48 kHz stereo float WAV, the clips one after another):
-   the driver's peak RSS, read by path against sent in 8 MiB pieces (it must not hold the
-   file: its RSS grows by no more than a piece or two).
+   the driver's peak memory, read by path against sent in 8 MiB pieces: its own memory
+   (RssAnon) must grow by a piece or two, not by the file; the object store's pages it
+   wrote (RssShmem) hold the file once, until its call returns.
 Token authentication is off for these clusters (RAY_AUTH_MODE=disabled). Needs root.
 """
 
@@ -88,28 +89,27 @@ def main() -> None:
         common = ["-m", args.model, "-l", "en", "-v", "-r"]
         with cluster(work, hide=False) as shared, cluster(work, hide=True) as blind:
             print("\n1. A folder, through each cluster in turn (2 x 1-CPU nodes each)")
-            print("| cluster | round | wall s | files/h | MiB sent | driver peak RSS MiB |")
+            print("| cluster | round | wall s | files/h | MiB sent | driver peak MiB: own, store pages |")
             print("| --- | --- | --- | --- | --- | --- |")
             walls: dict[str, list[float]] = {"shared": [], "sent": []}
             for k in range(args.rounds):
                 for name, holder in (("shared", shared), ("sent", blind)):
                     out = work / f"out-{name}-{k}"
-                    wall, files, sent, rss = run(holder, work, [str(folder), *common, "-o", str(out)])
+                    wall, files, sent, anon, shmem = run(holder, work, [str(folder), *common, "-o", str(out)])
                     walls[name].append(wall)
                     rate = files * 3600 / wall
-                    print(
-                        f"| {name} | {k + 1} | {wall:.1f} | {rate:.0f} | {sent:.1f} | {rss:.0f} |", flush=True
-                    )
+                    cells = f"{wall:.1f} | {rate:.0f} | {sent:.1f} | {anon:.0f}, {shmem:.0f}"
+                    print(f"| {name} | {k + 1} | {cells} |", flush=True)
             ratio = statistics.median(walls["sent"]) / statistics.median(walls["shared"])
             print(f"median wall, sent / shared: {ratio:.2f} (aim: at most 1.1)", flush=True)
             if args.big_mb:
                 print(f"\n2. One {args.big_mb} MB file (48 kHz stereo float WAV)")
-                print("| cluster | wall s | MiB sent | driver peak RSS MiB |")
+                print("| cluster | wall s | MiB sent | driver peak MiB: own, store pages |")
                 print("| --- | --- | --- | --- |")
                 for name, holder in (("shared", shared), ("sent", blind)):
                     big = [str(work / "big"), *common, "-o", str(work / f"big-{name}")]
-                    wall, _, sent, rss = run(holder, work, big)
-                    print(f"| {name} | {wall:.1f} | {sent:.1f} | {rss:.0f} |")
+                    wall, _, sent, anon, shmem = run(holder, work, big)
+                    print(f"| {name} | {wall:.1f} | {sent:.1f} | {anon:.0f}, {shmem:.0f} |", flush=True)
     print(f"\nload after {os.getloadavg()[0]:.2f}")
 
 
@@ -137,25 +137,41 @@ def cluster(work: Path, hide: bool) -> Iterator[int]:
         [*unshare, "sh", "-c", script, "sh", "", ray_dir, str(work) if hide else ""],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV,
     )  # fmt: skip
-    ns = os.readlink(f"/proc/{holder.pid}/ns/net")
+    ns = None
     try:
         assert holder.stdout is not None
         ready, _, _ = select.select([holder.stdout], [], [], 240)
         if not (ready and holder.stdout.readline().strip() == "ready"):
             logs = "".join(p.read_text(errors="replace")[-1500:] for p in Path(ray_dir).glob("*.log"))
             sys.exit(f"the cluster did not start: {logs}")
+        ns = _namespace(holder.pid)  # read once it said ready: it has unshared by then
+        if ns is None:
+            sys.exit("the cluster's holder has no network namespace of its own")
         yield holder.pid
     finally:
-        for entry in filter(str.isdigit, os.listdir("/proc")):  # every process of its namespace
+        ns = ns or _namespace(holder.pid)
+        for entry in filter(str.isdigit, os.listdir("/proc")) if ns else []:  # its namespace's processes
             with contextlib.suppress(OSError):
                 if os.readlink(f"/proc/{entry}/ns/net") == ns:
                     os.kill(int(entry), signal.SIGKILL)
+        holder.kill()
         holder.wait(timeout=30)
         shutil.rmtree(ray_dir, ignore_errors=True)
 
 
-def run(holder: int, work: Path, args: list[str]) -> tuple[float, int, float, float]:
-    """One run through the cluster of ``holder``: wall s, files done, MiB sent, driver peak RSS MiB."""
+def _namespace(pid: int) -> str | None:
+    """``pid``'s network namespace; None when it is gone or shares this process's own (a holder
+    that has not unshared yet: emptying that namespace would end every process of the machine)."""
+    try:
+        ns = os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+    return None if ns == os.readlink("/proc/self/ns/net") else ns
+
+
+def run(holder: int, work: Path, args: list[str]) -> tuple[float, int, float, float, float]:
+    """One run through the cluster of ``holder``: wall s, files done, MiB sent, and the driver's
+    peak memory in MiB: its own (anonymous), and the object store's pages it wrote (shmem)."""
     report = work / "run.json"
     report.unlink(missing_ok=True)
     command = ["nsenter", "-t", str(holder), "-n", "--", sys.executable, "-m", "whisper_cli", *args]
@@ -172,22 +188,26 @@ def run(holder: int, work: Path, args: list[str]) -> tuple[float, int, float, fl
         sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-3000:]}")
     files = sum(1 for r in json.loads(report.read_text())["inputs"] if r["status"] == "done")
     sent = SENT.search(stderr)
-    return wall, files, float(sent.group(1)) if sent else 0.0, peak.peak
+    return wall, files, float(sent.group(1)) if sent else 0.0, peak.anon, peak.shmem
 
 
 class _Peak(threading.Thread):
-    """The driver's peak RSS (VmHWM), read every 0.1 s until it ends."""
+    """The driver's peak memory of its own (RssAnon) and of shared memory it mapped (RssShmem:
+    Ray's object store pages it wrote), read every 0.1 s until it ends."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.stop, self.peak = pid, False, 0.0
+        self.pid, self.stop, self.anon, self.shmem = pid, False, 0.0, 0.0
 
     def run(self) -> None:
         while not self.stop:
-            with contextlib.suppress(OSError, ValueError, IndexError, StopIteration):
-                status = Path(f"/proc/{self.pid}/status").read_text()
-                line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
-                self.peak = max(self.peak, int(line.split()[1]) / 1024)
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = dict(
+                    line.split(":", 1) for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
+                )
+                if "RssAnon" in fields:
+                    self.anon = max(self.anon, int(fields["RssAnon"].split()[0]) / 1024)
+                    self.shmem = max(self.shmem, int(fields["RssShmem"].split()[0]) / 1024)
             time.sleep(0.1)
 
 

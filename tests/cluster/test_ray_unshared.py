@@ -73,6 +73,7 @@ class Unshared:
     address: str
     root: Path
     pid: int
+    ns: str  # its network namespace, never this process's own
 
     def run(self, *args: str, cwd: Path, ray: bool = True) -> subprocess.CompletedProcess[str]:
         """whisper-cli in the cluster's network namespace, outside its mount namespace."""
@@ -105,12 +106,23 @@ class Unshared:
 
     def raylets(self) -> list[int]:
         """The worker nodes' raylets (not the head's)."""
-        return [pid for pid, line in _in_namespace(self.pid) if "/raylet " in line and "--head" not in line]
+        return [pid for pid, line in _in_namespace(self.ns) if "/raylet " in line and "--head" not in line]
 
 
-def _in_namespace(holder: int) -> list[tuple[int, str]]:
-    """The processes in ``holder``'s network namespace, with their command lines."""
-    ns = os.readlink(f"/proc/{holder}/ns/net")
+def _namespace(pid: int) -> str | None:
+    """``pid``'s network namespace; None when it is gone or shares this process's own (a holder
+    that has not unshared yet: emptying that namespace would end every process of the machine)."""
+    try:
+        ns = os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+    return None if ns == os.readlink("/proc/self/ns/net") else ns
+
+
+def _in_namespace(ns: str) -> list[tuple[int, str]]:
+    """The processes in network namespace ``ns`` (not this process's own), with their command lines."""
+    if ns == os.readlink("/proc/self/ns/net"):
+        raise RuntimeError("refusing to list this process's own network namespace")
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -141,32 +153,28 @@ def unshared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unshared]:
         text=True,
         env=_env(),
     )
-    ns = ""
+    ns = None
     try:
-        with contextlib.suppress(OSError):
-            ns = os.readlink(f"/proc/{holder.pid}/ns/net")
         assert holder.stdout is not None
         ready, _, _ = select.select([holder.stdout], [], [], CLUSTER_START)
         if not (ready and holder.stdout.readline().strip() == "ready"):
             logs = "".join(p.read_text(errors="replace")[-2000:] for p in Path(ray_dir).glob("*.log"))
             pytest.fail(f"the `ray start` cluster did not start within {CLUSTER_START} s: {logs}")
-        yield Unshared(f"127.0.0.1:{PORT}", root, holder.pid)
+        ns = _namespace(holder.pid)  # read once it said ready: it has unshared by then
+        if ns is None:
+            pytest.fail("the cluster's holder has no network namespace of its own")
+        yield Unshared(f"127.0.0.1:{PORT}", root, holder.pid, ns)
     finally:
-        _end(holder, ns)
+        _end(holder, ns or _namespace(holder.pid))
         shutil.rmtree(ray_dir, ignore_errors=True)
 
 
-def _end(holder: subprocess.Popen[str], ns: str) -> None:
+def _end(holder: subprocess.Popen[str], ns: str | None) -> None:
     """Every process of the cluster's network namespace (Ray's daemons left ``ray start``), killed."""
-    pids = [pid for pid, _ in _in_namespace(holder.pid)] if ns and holder.poll() is None else []
-    if ns and not pids:  # the holder is gone: find its namespace's processes by the link it had
-        for entry in filter(str.isdigit, os.listdir("/proc")):
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{entry}/ns/net") == ns:
-                    pids.append(int(entry))
-    for pid in pids:
+    for pid, _ in _in_namespace(ns) if ns else []:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    holder.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         holder.wait(timeout=10)
 
