@@ -19,10 +19,19 @@ from tests.cluster.test_ray import RUN_TIMEOUT, RayCluster, _env, _outputs, _wai
 from tests.conftest import SAMPLES
 
 
-def _actor_pids() -> list[int]:
-    """The processes of the Ray actors now alive (their title: ``ray::Worker...``)."""
+def _actor_pids(of: RayCluster) -> list[int]:
+    """The processes of cluster ``of``'s Ray actors now alive (their title: ``ray::Worker...``), found
+    in its network namespace: other clusters on this machine are none of this test's business."""
     found = subprocess.run(["pgrep", "-f", "^ray::Worker"], capture_output=True, text=True, check=False)
-    return [int(pid) for pid in found.stdout.split()]
+    ns = os.readlink(f"/proc/{of.pid}/ns/net")
+    return [int(pid) for pid in found.stdout.split() if _namespace(int(pid)) == ns]
+
+
+def _namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
 
 
 @pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "default"])
@@ -41,8 +50,10 @@ def test_a_dead_worker_leaves_stdout_empty_and_stderr_ours(
     with out_file.open("wb") as out, err_file.open("wb") as err:
         run = subprocess.Popen(cluster.command(*args), cwd=tmp_path, stdout=out, stderr=err, env=env)
         try:
-            assert _wait_for(lambda: len(_actor_pids()) == 2 and (tmp_path / "out").is_dir(), RUN_TIMEOUT)
-            os.kill(_actor_pids()[0], signal.SIGKILL)
+            assert _wait_for(
+                lambda: len(_actor_pids(cluster)) == 2 and (tmp_path / "out").is_dir(), RUN_TIMEOUT
+            )
+            os.kill(_actor_pids(cluster)[0], signal.SIGKILL)
             run.wait(timeout=RUN_TIMEOUT)
         finally:
             run.kill()

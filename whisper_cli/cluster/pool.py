@@ -16,6 +16,7 @@ from whisper_cli.audio.load import display_name
 from whisper_cli.batch.jobs import Job, Outcome, Status
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
+from whisper_cli.cluster.transfer import Sender
 from whisper_cli.cluster.worker import Done
 from whisper_cli.core.errors import AudioError, ModelLoadError, WhisperCliError
 from whisper_cli.core.transcript import DecodeOptions
@@ -79,6 +80,7 @@ class Pool:
         self.ready: set[_Actor] = set()
         self.failed_starts = 0
         self.moved = time.monotonic()  # when an actor last got ready or returned
+        self.sender = Sender(ray)  # each input by path, or its bytes where a node cannot see it
 
     def run(self, todo: list[tuple[int, Job]], count: int) -> None:
         """Transcribe ``todo`` on ``count`` actors; return when every input has its outcome."""
@@ -96,6 +98,8 @@ class Pool:
                     self._returned(ref)
             if self.waiting and not self.ready and time.monotonic() - self.moved > STALL_SECONDS:
                 raise ClusterError(f"--ray {self.address}: no worker has run for {STALL_SECONDS:.0f} s")
+        if self.sender.sent:
+            log.info("Ray: %.1f MiB of inputs sent to nodes that cannot see them", self.sender.sent / 2**20)
 
     def _spawn(self) -> None:
         actor = _Actor(self.new_actor())
@@ -123,7 +127,8 @@ class Pool:
     def _feed(self, actor: _Actor) -> None:
         while len(actor.calls) < DEPTH and self.waiting:
             task = self.waiting.popleft()
-            sources = [os.path.abspath(job.input.source) for _, job in task.group]
+            paths = [os.path.abspath(job.input.source) for _, job in task.group]
+            sources = [self.sender.source(path, actor.node) for path in paths]
             ref = actor.handle.run.remote(sources)
             self.calls[ref] = (actor, task)
             actor.calls.append(ref)
@@ -144,11 +149,23 @@ class Pool:
             return
         self._forget(actor, ref)
         self.moved = time.monotonic()
+        self._resend(actor, task, results)
         self._feed(actor)  # before writing: the actor starts its next file meanwhile
         for (index, job), done in zip(task.group, results, strict=True):
+            if done.unseen:
+                continue
             produce = functools.partial(_produced, job, done, self.runner.diarize is not None)
             outcome = self.runner.deliver(index, job, produce)
             self.outcomes[index] = outcome if outcome.node else replace(outcome, node=done.node)
+
+    def _resend(self, actor: _Actor, task: _Task, results: list[Done]) -> None:
+        """The inputs ``actor``'s node did not have go back to the front, to be sent (transfer.py)."""
+        unseen = tuple(item for item, done in zip(task.group, results, strict=True) if done.unseen)
+        if unseen:
+            if actor.node not in self.sender.blind:
+                log.info("Ray node %s cannot see the inputs: they are sent to it", actor.node)
+            self.sender.blind.add(actor.node)
+            self.waiting.appendleft(_Task(unseen, task.attempts))
 
     def _forget(self, actor: _Actor, ref: Any) -> None:
         del self.calls[ref]

@@ -1,7 +1,8 @@
-"""The Ray actor of a --ray run: loads the model once, transcribes files read from the shared filesystem."""
+"""The Ray actor of a --ray run: loads the model once, transcribes files read by path or sent to it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -11,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from whisper_cli.batch.work import LongAudio, labeller, read_input, transcribed
+from whisper_cli.cluster.transfer import Source, as_sent, readable, sweep
 from whisper_cli.core.errors import AudioError, ModelLoadError
 from whisper_cli.core.malloc import keep_large_buffers
 from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Segment, TranscriptInfo
@@ -38,6 +40,7 @@ class Done:
     seconds: float = 0.0  # wall time the worker spent on it
     audio_error: str | None = None  # the cause, when the input cannot be read or decoded
     error: str | None = None  # any other failure, "Type: message"
+    unseen: bool = False  # this node does not have the driver's file at its path: send it (transfer.py)
 
 
 def node_name() -> str:
@@ -60,6 +63,7 @@ class Worker:
     def load(self) -> tuple[str, str | None]:
         """Load the model: (this node, why it cannot be loaded, or None)."""
         keep_large_buffers()  # as the CLI does on one machine (core/malloc.py)
+        sweep()  # inputs sent to workers of this node that were killed before they removed them
         spec = self._spec
         try:
             self._whisper = get_whisper(
@@ -69,15 +73,18 @@ class Worker:
             return self._node, str(exc)
         return self._node, None
 
-    def run(self, sources: list[str]) -> list[Done]:
-        """Transcribe ``sources`` (absolute paths) in order; with --batch-size, the short ones
-        together, as the local runner batches them."""
+    def run(self, sources: list[str | Source]) -> list[Done]:
+        """Transcribe ``sources`` (absolute paths, or Sources: read by path or sent) in order; with
+        --batch-size, the short ones together, as the local runner batches them."""
         started = time.monotonic()
-        audios = [_read(source) for source in sources]
-        batched = self._together(audios)
-        results = []
-        for i, audio in enumerate(audios):
-            results.append(self._one(audio, batched.get(i), sources[i]))
+        with contextlib.ExitStack() as held:  # the copies of inputs sent, removed at the end
+            paths = [held.enter_context(readable(source)) for source in sources]
+            audios = [_read(path) if path else AudioError("", "unseen") for path in paths]
+            batched = self._together(audios)
+            results = []
+            for i, (audio, path) in enumerate(zip(audios, paths, strict=True)):
+                done = self._one(audio, batched.get(i), path) if path else Done(self._node, unseen=True)
+                results.append(_named(done, path, sources[i]))
         if batched:  # the batch's own time, shared among its clips
             share = (time.monotonic() - started - sum(r.seconds for r in results)) / len(audios)
             results = [replace(r, seconds=r.seconds + share) for r in results]
@@ -116,6 +123,14 @@ class Worker:
             log.debug("transcribing failed", exc_info=True)
             return Done(self._node, error=f"{type(exc).__name__}: {exc}")
         return Done(self._node, info, segments, samples, time.monotonic() - began)
+
+
+def _named(done: Done, path: str | None, source: str | Source) -> Done:
+    """``done`` with its messages naming the driver's path, not the temporary copy read here."""
+    if done.audio_error is None and done.error is None:
+        return done
+    audio_error = done.audio_error and as_sent(done.audio_error, path, source)
+    return replace(done, audio_error=audio_error, error=done.error and as_sent(done.error, path, source))
 
 
 def _read(source: str) -> Audio:
