@@ -8,8 +8,6 @@ from pathlib import Path
 from whisper_cli.core.transcript import Segment, Word
 from whisper_cli.live.commit import Policy, State, Window, step
 
-NO_HOLD = Policy(hold=0.0)  # agreed words committed at once, whole phrase or not
-
 
 def words(text: str, start: float, gap: float = 0.1, length: float = 0.3) -> list[Word]:
     out, at = [], start
@@ -129,12 +127,12 @@ def test_a_word_cut_by_the_window_end_is_not_committed_by_agreement():
     # "goldsmith"); it was committed, and the next decode's "goldsmith" printed again.
     head = words("the printer was a", 9.0, gap=0.1, length=0.5)  # ends at 11.3
     cut = [*head, Word(12.56, 12.84, " gold")]
-    d1 = step(State(), Window(9.0, 12.9, ((9.0, 12.9),)), [segment(cut)], NO_HOLD)
-    d2 = step(d1.state, Window(9.0, 13.0, ((9.0, 13.0),)), [segment(cut)], NO_HOLD)
+    d1 = step(State(), Window(9.0, 12.9, ((9.0, 12.9),)), [segment(cut)])
+    d2 = step(d1.state, Window(9.0, 13.0, ((9.0, 13.0),)), [segment(cut)])
     assert texts(d2.commit) == "the printer was a"  # "gold" touches the window's end: it waits
     whole = [*head, Word(12.56, 13.14, " goldsmith"), *words("in mainz", 13.3)]
-    d3 = step(d2.state, Window(d2.state.start, 14.5, ((9.0, 14.5),)), [segment(whole)], NO_HOLD)
-    d4 = step(d3.state, Window(d2.state.start, 15.0, ((9.0, 15.0),)), [segment(whole)], NO_HOLD)
+    d3 = step(d2.state, Window(d2.state.start, 14.5, ((9.0, 14.5),)), [segment(whole)])
+    d4 = step(d3.state, Window(d2.state.start, 15.0, ((9.0, 15.0),)), [segment(whole)])
     printed = [w.word.strip() for d in (d2, d3, d4) for s in d.commit for w in s.words]
     assert printed == "the printer was a goldsmith in mainz".split()
 
@@ -181,17 +179,6 @@ def test_a_word_said_again_later_is_kept():
     ws = words("no I said", 3.0)
     decision = step(state, Window(state.start, 5.0, ((3.0, 4.1),)), [segment(ws)])
     assert texts(decision.commit) == "no I said"
-
-
-def test_agreed_words_wait_for_the_end_of_their_phrase_while_young():
-    said = words("before printing, every book was copied", 1.5)  # "every" ends at 2.6
-    d1 = step(State(), Window(0.0, 3.0, ((1.5, 3.0),)), [segment(said[:3])])
-    d2 = step(d1.state, Window(0.0, 3.2, ((1.5, 3.2),)), [segment(said[:4])])
-    assert texts(d2.commit) == "before printing,"  # not "... every": its phrase goes on
-    assert step(d1.state, Window(0.0, 3.2, ((1.5, 3.2),)), [segment(said[:4])], NO_HOLD).commit
-    # later the rest is agreed again, and "every" is 2 s old: committed without a phrase end
-    d3 = step(d2.state, Window(d2.state.start, 4.6, ((1.5, 4.6),)), [segment(said[2:])])
-    assert texts(d3.commit) == "every book"
 
 
 def test_the_recorded_boundary_case_commits_nothing_twice():

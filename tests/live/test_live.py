@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, SAMPLES, run_cli, sample_text, wer
+from whisper_cli.writers.txt import LONGEST_LINE
 
 pytestmark = pytest.mark.slow
 LIVE = ("-", "--live", "-m", "tiny.en")
@@ -217,3 +218,17 @@ def test_live_usage_errors_exit_2_before_anything_loads(cli, args):
     res = cli(*args)
     assert res.exit_code == 2, res.output
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_txt_lines_are_sentences_and_words_are_written_as_they_come():
+    fed = feed_live(pcm16("lecture.flac"), 3.0, "-f", "txt")
+    assert fed.returncode == 0, fed.stderr
+    lines = [line.rstrip("\n") for _, line in fed.lines]
+    assert len(lines) >= 3, lines
+    # every line but the last ends a sentence (or is a run-on past LONGEST_LINE), never
+    # a fragment of one
+    for line in lines[:-1]:
+        assert line.endswith((".", "?", "!")) or len(line) > LONGEST_LINE, lines
+    assert all(line == line.strip() and "  " not in line for line in lines), lines
+    reference = sample_text("lecture.flac")
+    assert wer(reference, " ".join(lines)) <= 0.2, lines

@@ -312,3 +312,26 @@ def test_every_format_stays_well_formed(segments: list[Segment], highlight: bool
     assert len(list(srt.parse(subtitles))) == subtitles.count(" --> ")
     for line in render("vtt", segments, options).split("\n"):
         assert "-->" not in line or re.fullmatch(r"\S+ --> \S+", line)
+
+
+def test_live_txt_writes_a_line_per_sentence_word_by_word():
+    import io
+
+    from whisper_cli.core.transcript import Segment
+    from whisper_cli.writers.base import WriterOptions
+    from whisper_cli.writers.txt import TxtWriter
+
+    out = io.StringIO()
+    writer = TxtWriter(out, WriterOptions(sentences=True))
+    seen = []
+    for text in (" the world", " safe for you. Always begin", " with a capital", " letter.", " Mr. Quilter"):
+        writer.write(Segment(0, 0.0, 1.0, text))
+        seen.append(out.getvalue())
+    assert seen[0] == "the world"  # written at once, the line left open
+    assert seen[1] == "the world safe for you.\nAlways begin"
+    writer.finish()
+    assert out.getvalue().splitlines() == [
+        "the world safe for you.",
+        "Always begin with a capital letter.",
+        "Mr. Quilter",  # an abbreviation is not a sentence's end
+    ]

@@ -16,9 +16,7 @@ voice activity on the audio as an endpoint detector in front:
    from the first uncommitted word on, are committed (LocalAgreement-2): a longer window
    rarely changes words both shorter ones already had. A decode's last word that ends
    within ``edge`` seconds of the window's end waits: the audio may stop inside it, and
-   two decodes of "goldsmith" cut short both hear "gold". Agreed words are committed
-   up to the end of their phrase (a comma, a full stop) while the first of them is
-   younger than ``hold`` seconds, so a line is a phrase rather than a fragment.
+   two decodes of "goldsmith" cut short both hear "gold".
 3. **Cap.** A window never grows past ``max_window``: at the cap, every word that ends
    ``margin`` seconds before the window's end is committed even without agreement.
    ``hurry`` (the decoder is behind real time) applies that rule at every step, so each
@@ -46,7 +44,6 @@ from whisper_cli.decode.guards import normalise
 
 TAIL_WORDS = 48  # committed words kept to recognise a repeat of them (about 15 s of speech)
 EDGE_WORDS = 3  # the last committed words said again this many at once: a repeat, whatever the times
-PHRASE_ENDS = (".", ",", "?", "!", ";", ":")
 PASSAGE_WORDS = 5  # an earlier committed passage said again: a repeat (anaphora this long is rare)
 
 
@@ -64,10 +61,6 @@ class Policy:
     # 3.0 s (offline 6.4 %), for a median word latency of 1.84, 1.77 and 1.95 s.
     min_context: float = 3.0
     edge: float = 0.5  # a decode's last word ending this close to the window's end may be cut
-    # Agreed words wait for the end of their phrase (punctuation) while the first of them
-    # ended less than this long before the window's end, so a line is a phrase, not
-    # "before / printing / every book was"; 0: commit every agreed word at once.
-    hold: float = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +103,7 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
         agreed = _agreed(state.previous, fresh) if window.end - window.start >= policy.min_context else 0
         if agreed == len(fresh) and agreed and fresh[-1][1].end > window.end - policy.edge:
             agreed -= 1  # the last word may be cut by the window's end
-        closed = _closed(fresh, ended)
-        if agreed > closed and policy.hold and fresh[closed][1].end > window.end - policy.hold:
-            agreed = max(closed, _phrase_end(fresh, agreed))  # young words wait for their phrase's end
-        count = max(closed, agreed)
+        count = max(_closed(fresh, ended), agreed)
         if window.hurry or window.end - window.start >= policy.max_window:
             count = max(count, _ending_before(fresh, window.end - policy.margin))
     committed, rest = fresh[:count], fresh[count:]
@@ -198,14 +188,6 @@ def _ending_before(words: list[tuple[int, Word]], limit: float) -> int:
             break
         count += 1
     return count
-
-
-def _phrase_end(words: list[tuple[int, Word]], count: int) -> int:
-    """How many of the first ``count`` words there are up to the last that ends a phrase."""
-    for k in range(count, 0, -1):
-        if words[k - 1][1].word.rstrip().endswith(PHRASE_ENDS):
-            return k
-    return 0
 
 
 def _agreed(previous: tuple[str, ...], words: list[tuple[int, Word]]) -> int:

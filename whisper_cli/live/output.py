@@ -15,7 +15,7 @@ class LiveOutput:
     """Committed segments to stdout through the format's writer; the hypothesis to stderr."""
 
     def __init__(self, settings: RunSettings, name: str) -> None:
-        options: WriterOptions = replace(settings.writer, source=name)
+        options: WriterOptions = replace(settings.writer, source=name, sentences=True)
         self.writer: Writer = make_writer(settings.formats[0], sys.stdout, options)
         self.words = settings.decode.word_timestamps
         self.line = HypothesisLine(quiet=settings.quiet)

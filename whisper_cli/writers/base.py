@@ -22,6 +22,7 @@ class WriterOptions:
     speakers: bool = False  # --diarize: json, jsonl and tsv carry a speaker field even when none is known
     source: str = ""  # the input's name, for formats whose records name their file (jsonl)
     named: bool = False  # several inputs share one stream (-o -): txt and tsv lines name their file too
+    sentences: bool = False  # txt (--live): a line per sentence, its words written as they come
 
 
 class Writer(Protocol):
