@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,6 +29,7 @@ from whisper_cli.batch.jobs import BatchResult, Job
 from whisper_cli.batch.pipes import reads_apart
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
+from whisper_cli.cluster.auth import authenticate
 from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
 from whisper_cli.core import signals
 from whisper_cli.core.errors import AudioError, UsageError
@@ -50,10 +52,14 @@ def import_ray() -> ModuleType:
     return ray
 
 
-def run_on_ray(runner: Runner, jobs: list[Job], address: str, spec: ModelSpec) -> BatchResult:
-    """Run ``jobs`` with ``runner`` deciding and writing, and Ray actors at ``address`` transcribing."""
+def run_on_ray(
+    runner: Runner, jobs: list[Job], address: str, spec: ModelSpec, token_file: Path | None = None
+) -> BatchResult:
+    """Run ``jobs`` with ``runner`` deciding and writing, and Ray actors at ``address`` transcribing
+    (``token_file``: --ray-token-file)."""
     ray = import_ray()
-    return runner.execute(jobs, functools.partial(_on_cluster, ray, runner, address, spec))
+    on_cluster = functools.partial(_on_cluster, ray, runner, address, spec, token_file=token_file)
+    return runner.execute(jobs, on_cluster)
 
 
 def _on_cluster(
@@ -63,12 +69,13 @@ def _on_cluster(
     spec: ModelSpec,
     todo: list[tuple[int, Job]],
     outcomes: dict,
+    token_file: Path | None = None,
 ) -> None:
     todo = _files_only(runner, todo, outcomes)
     if not todo:
         return  # everything was done already: no cluster needed
     try:
-        connect(ray, address)
+        connect(ray, address, token_file)
         worker, count, options = _sizing(ray, address, spec)
         Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, count)
     finally:
@@ -97,14 +104,16 @@ def _not_a_file(name: str) -> Produced:
     raise AudioError(name, cause)
 
 
-def connect(ray: ModuleType, address: str) -> None:
-    """Join the cluster at ``address`` (``local``: start one for this run).
+def connect(ray: ModuleType, address: str, token_file: Path | None = None) -> None:
+    """Join the cluster at ``address`` (``local``: start one for this run), showing it a
+    token if it wants one (auth.py).
 
     Raises:
-        ClusterError: it cannot be reached, said in one line with the cause.
+        ClusterError: it cannot be reached, or refuses this process, said in one line with the cause.
     """
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
-    if target not in ("", "local", "auto") and "://" not in target:
+    direct = target not in ("", "local", "auto") and "://" not in target
+    if direct:
         _probe(address, target)
     # Ray's notes (token authentication, memory) only with -v: stderr stays ours otherwise.
     chatty = logging.getLogger("whisper_cli").getEffectiveLevel() <= logging.INFO
@@ -117,11 +126,27 @@ def connect(ray: ModuleType, address: str) -> None:
     _route_ray_messages_to_our_log()
     try:
         with _native_stderr_to_log(logging.INFO if chatty else logging.DEBUG):
+            if address != "local":
+                authenticate(ray, address, target if direct else _found(address), token_file)
             ray.init(address=address, **kwargs)
+    except ray.exceptions.AuthenticationError as exc:  # the cluster changed its mind, or RAY_ADDRESS did
+        raise ClusterError(f"--ray {address}: authentication failed ({ray_cause(exc)})") from None
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         raise ClusterError(f"--ray {address}: cannot connect ({ray_cause(exc)})") from None
     finally:
         signals.install()  # ray.init put its own SIGTERM handler in place of ours
+
+
+def _found(address: str) -> str | None:
+    """The HOST:PORT that ``auto`` stands for (a cluster this machine joined), when Ray can tell."""
+    if address != "auto":
+        return None  # ray://: the client server checks tokens itself
+    try:
+        from ray._private.services import canonicalize_bootstrap_address  # Ray's module, not public
+
+        return canonicalize_bootstrap_address("auto")
+    except Exception:  # none found, or Ray changed: ray.init says what it finds
+        return None
 
 
 def _route_ray_messages_to_our_log() -> None:
