@@ -157,3 +157,43 @@ def test_a_token_is_not_shown_to_a_cluster_without_authentication(
         done = head.run("in", "-o", "out", "--ray", head.address, cwd=tmp_path, env=base_env(client_home))
     assert done.returncode == 0, done.stderr
     assert _outputs(tmp_path / "out") == plain_outputs
+
+
+@pytest.fixture
+def ray_client() -> None:
+    """Ray's client (the ray[client] extra: grpcio), or a skip, before the plain run is made."""
+    skip_unless_possible()
+    pytest.importorskip("grpc")
+
+
+def test_ray_client_mode_with_authentication(ray_client: None, plain_outputs: dict[str, str], tmp_path: Path):
+    """ray://HOST:PORT: through Ray's client server (`ray start` starts one when the client
+    is installed), authentication on and the token in HOME."""
+    home = tmp_path / "home"
+    write_token(home)
+    _inputs(tmp_path)
+    with ray_start(home, "--ray-client-server-port=10001") as head:
+        address = "ray://127.0.0.1:10001"
+        done = head.run("in", "-o", "out", "--ray", address, cwd=tmp_path, env=base_env(home))
+    assert done.returncode == 0, done.stderr
+    assert _outputs(tmp_path / "out") == plain_outputs
+
+
+def test_ray_client_missing_is_a_usage_error(tmp_path: Path):
+    """ray:// without Ray's client: one line saying what to install, exit 2, before anything else."""
+    pytest.importorskip("ray")
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("Ray's client is installed here")
+    args = [sys.executable, "-m", "whisper_cli", str(SAMPLES / "hello.wav"), "--ray", "ray://127.0.0.1:9"]
+    env = base_env(tmp_path)
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "whisper-cli: error: --ray ray://127.0.0.1:9: ray:// needs Ray's client, which is not installed "
+        "here: pip install 'ray[client]'"
+    ]
+    assert done.stdout == ""

@@ -60,7 +60,7 @@ def _session(settings: RunSettings) -> int:
         from whisper_cli.cluster.auth import check_token_file
         from whisper_cli.cluster.executor import import_ray
 
-        import_ray()  # not installed: a usage error, before anything else
+        import_ray(settings.ray)  # not installed: a usage error, before anything else
         check_token_file(settings.ray_token_file)
     report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
     collection, result = Collection(), BatchResult()

@@ -38,7 +38,7 @@ def authenticate(ray: ModuleType, address: str, target: str | None, token_file: 
         return
     from ray._raylet import GcsClient  # Ray's module; checked by the tests against a real cluster
 
-    _set_mode(ray, token=False)
+    _set_mode(token=False)
     if _accepts(ray, GcsClient, target):
         log.debug("Ray: %s wants no authentication token", target)
         return
@@ -47,10 +47,23 @@ def authenticate(ray: ModuleType, address: str, target: str | None, token_file: 
         raise ClusterError(
             f"--ray {address}: the cluster wants an authentication token: none found ({PLACES})"
         )
-    _set_mode(ray, token=True)
+    _set_mode(token=True)
     if not _accepts(ray, GcsClient, target):
         raise ClusterError(f"--ray {address}: the cluster refused the authentication token from {source}")
     log.info("Ray: authenticated with the token from %s", source)
+
+
+def for_client(token_file: Path | None) -> str:
+    """Before ``ray.init("ray://...")``: a token found is shown (the client server checks it
+    only if it wants one); what a failed connection may mean, said after its cause."""
+    if token_file is not None:
+        os.environ.pop("RAY_AUTH_TOKEN", None)
+        os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file.expanduser().resolve())
+    source = token_source(token_file)
+    if source is None or not _loadable():
+        return f"; if the cluster wants an authentication token: none found ({PLACES})"
+    _set_mode(token=True)
+    return f"; if the cluster wants an authentication token: is the one from {source} its token?"
 
 
 def check_token_file(path: Path | None) -> None:
@@ -97,7 +110,7 @@ def _loadable() -> bool:
     return bool(loader.has_token(ignore_auth_mode=True))
 
 
-def _set_mode(ray: ModuleType, *, token: bool) -> None:
+def _set_mode(*, token: bool) -> None:
     """Token authentication on or off for this process (and the ray.init that follows)."""
     from ray._raylet import AuthenticationTokenLoader, Config
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import logging
 import os
 import re
@@ -29,7 +30,7 @@ from whisper_cli.batch.jobs import BatchResult, Job
 from whisper_cli.batch.pipes import reads_apart
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
-from whisper_cli.cluster.auth import authenticate
+from whisper_cli.cluster.auth import authenticate, for_client
 from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
 from whisper_cli.core import signals
 from whisper_cli.core.errors import AudioError, UsageError
@@ -43,12 +44,15 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours and the like in Ray's me
 PROBE_SECONDS = 5.0  # ray.init retries an unreachable address for minutes; a TCP probe says so at once
 
 
-def import_ray() -> ModuleType:
-    """Ray, or a usage error saying how to install it."""
+def import_ray(address: str = "") -> ModuleType:
+    """Ray, or a usage error saying how to install it (``ray://`` addresses: with its client)."""
     try:
         import ray
     except ImportError:
         raise UsageError(f"--ray needs Ray, which is not installed here: {RAY_EXTRA}") from None
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        cause = "ray:// needs Ray's client, which is not installed here: pip install 'ray[client]'"
+        raise UsageError(f"--ray {address}: {cause}")
     return ray
 
 
@@ -113,8 +117,8 @@ def connect(ray: ModuleType, address: str, token_file: Path | None = None) -> No
     """
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
     direct = target not in ("", "local", "auto") and "://" not in target
-    if direct:
-        _probe(address, target)
+    if direct or target.startswith("ray://"):
+        _probe(address, target.removeprefix("ray://"))
     # Ray's notes (token authentication, memory) only with -v: stderr stays ours otherwise.
     chatty = logging.getLogger("whisper_cli").getEffectiveLevel() <= logging.INFO
     kwargs: dict[str, Any] = {
@@ -124,15 +128,20 @@ def connect(ray: ModuleType, address: str, token_file: Path | None = None) -> No
     if address == "local":
         kwargs["include_dashboard"] = False
     _route_ray_messages_to_our_log()
+    hint = ""  # ray://: what a failure may mean (its client server says only "timeout")
     try:
         with _native_stderr_to_log(logging.INFO if chatty else logging.DEBUG):
-            if address != "local":
+            if target.startswith("ray://"):
+                hint = for_client(token_file)
+            elif address != "local":
                 authenticate(ray, address, target if direct else _found(address), token_file)
             ray.init(address=address, **kwargs)
     except ray.exceptions.AuthenticationError as exc:  # the cluster changed its mind, or RAY_ADDRESS did
         raise ClusterError(f"--ray {address}: authentication failed ({ray_cause(exc)})") from None
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-        raise ClusterError(f"--ray {address}: cannot connect ({ray_cause(exc)})") from None
+        cause = ray_cause(exc)
+        hint = hint if "timeout" in cause else ""
+        raise ClusterError(f"--ray {address}: cannot connect ({cause}{hint})") from None
     finally:
         signals.install()  # ray.init put its own SIGTERM handler in place of ours
 
