@@ -81,7 +81,9 @@ def _on_cluster(
     try:
         connect(ray, address, token_file)
         worker, count, options = _sizing(ray, address, spec)
-        Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, count)
+        # No more actors than calls to make: each one more loads a model, on CPUs the others need.
+        calls = -(-len(todo) // max(1, runner.decode.batch_size))
+        Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, min(count, calls))
     finally:
         # Disconnects from a cluster it joined (which keeps running; this job's actors
         # end with it); stops a `local` instance.
