@@ -42,7 +42,7 @@ from whisper_cli.cluster import executor
 from whisper_cli.core.transcript import DecodeOptions
 from whisper_cli.decode.whisper import ModelSpec
 marks["driver modules and Ray imported"] = time.time()
-executor.connect(ray, sys.argv[1])
+executor.connect(ray, sys.argv[1], cpus=1 if sys.argv[1] == "local" else None)  # as for one file
 marks["connected (ray.init)"] = time.time()
 
 

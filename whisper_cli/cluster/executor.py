@@ -78,17 +78,24 @@ def _on_cluster(
     todo = _files_only(runner, todo, outcomes)
     if not todo:
         return  # everything was done already: no cluster needed
+    # No more actors than calls to make: each one more loads a model, on CPUs the others need.
+    calls = -(-len(todo) // max(1, runner.decode.batch_size))
     try:
-        connect(ray, address, token_file)
+        connect(ray, address, token_file, cpus=_local_cpus(spec, calls) if address == "local" else None)
         worker, count, options = _sizing(ray, address, spec)
-        # No more actors than calls to make: each one more loads a model, on CPUs the others need.
-        calls = -(-len(todo) // max(1, runner.decode.batch_size))
         Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, min(count, calls))
     finally:
         # Disconnects from a cluster it joined (which keeps running; this job's actors
         # end with it); stops a `local` instance.
         with contextlib.suppress(Exception):
             ray.shutdown()
+
+
+def _local_cpus(spec: ModelSpec, calls: int) -> int:
+    """The CPUs a ``local`` instance gets: what its actors need, at most this machine's (Ray
+    starts an idle worker process per CPU as it starts, each one more costing start-up CPU)."""
+    actors = min(calls, spec.workers or calls)
+    return max(1, min(os.cpu_count() or 1, actors * max(1, spec.cpu_threads)))
 
 
 def _files_only(runner: Runner, todo: list[tuple[int, Job]], outcomes: dict) -> list[tuple[int, Job]]:
@@ -110,9 +117,9 @@ def _not_a_file(name: str) -> Produced:
     raise AudioError(name, cause)
 
 
-def connect(ray: ModuleType, address: str, token_file: Path | None = None) -> None:
-    """Join the cluster at ``address`` (``local``: start one for this run), showing it a
-    token if it wants one (auth.py).
+def connect(ray: ModuleType, address: str, token_file: Path | None = None, cpus: int | None = None) -> None:
+    """Join the cluster at ``address`` (``local``: start one for this run, of ``cpus`` CPUs or
+    all), showing it a token if it wants one (auth.py).
 
     Raises:
         ClusterError: it cannot be reached, or refuses this process, said in one line with the cause.
@@ -129,6 +136,8 @@ def connect(ray: ModuleType, address: str, token_file: Path | None = None) -> No
     }
     if address == "local":
         kwargs["include_dashboard"] = False
+        if cpus is not None:
+            kwargs["num_cpus"] = cpus
     _route_ray_messages_to_our_log()
     hint = ""  # ray://: what a failure may mean (its client server says only "timeout")
     try:
