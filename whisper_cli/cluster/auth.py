@@ -31,9 +31,7 @@ def authenticate(ray: ModuleType, address: str, target: str | None, token_file: 
     Raises:
         ClusterError: it wants a token and none is found, or refuses the one shown.
     """
-    if token_file is not None:  # the option wins over Ray's own places
-        os.environ.pop("RAY_AUTH_TOKEN", None)
-        os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file.expanduser().resolve())
+    _use_file(token_file)
     if target is None:
         return
     try:  # Ray's own modules, not public (2.60; the tests check them against a real cluster)
@@ -59,9 +57,7 @@ def authenticate(ray: ModuleType, address: str, target: str | None, token_file: 
 def for_client(token_file: Path | None) -> str:
     """Before ``ray.init("ray://...")``: a token found is shown (the client server checks it
     only if it wants one); what a failed connection may mean, said after its cause."""
-    if token_file is not None:
-        os.environ.pop("RAY_AUTH_TOKEN", None)
-        os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file.expanduser().resolve())
+    _use_file(token_file)
     source = token_source(token_file)
     if source is None or not _loadable():
         return f"; if the cluster wants an authentication token: none found ({PLACES})"
@@ -95,6 +91,13 @@ def token_source(token_file: Path | None) -> str | None:
     if path:
         return f"RAY_AUTH_TOKEN_PATH ({path})" if _has_text(Path(path)) else None
     return "~/.ray/auth_token" if _has_text(Path.home() / ".ray" / "auth_token") else None
+
+
+def _use_file(token_file: Path | None) -> None:
+    """--ray-token-file, where Ray's loader reads it; it wins over RAY_AUTH_TOKEN."""
+    if token_file is not None:
+        os.environ.pop("RAY_AUTH_TOKEN", None)
+        os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file.expanduser().resolve())
 
 
 def _has_text(path: Path) -> bool:
