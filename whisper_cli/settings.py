@@ -71,6 +71,7 @@ class RunSettings:
     live: LiveSettings | None = None  # --live or --mic: a stream transcribed as it arrives (live/run.py)
     diarize: DiarizeOptions | None = None  # --diarize: speaker labels (diarize/)
     ray: str | None = None  # --ray ADDRESS: local, auto, HOST:PORT or ray://HOST:PORT (cluster/executor.py)
+    ray_token_file: Path | None = None  # --ray-token-file: the cluster's token (cluster/auth.py)
     stream: bool = False  # -o -: every input's transcript to stdout, nothing on disk, no ledger
     print_times: bool = False  # each segment on stderr, [00:00.000 --> 00:03.720] text
 
@@ -197,6 +198,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         live=live,
         diarize=diarize,
         ray=_ray_address(o.get("ray")),
+        ray_token_file=o.get("ray_token_file"),
         stream=stream,
         print_times=bool(o.get("print_times")),
     )

@@ -69,3 +69,15 @@ def test_a_dead_worker_leaves_stdout_empty_and_stderr_ours(
         warnings = [line for line in lines if line.startswith("whisper-cli: warning: Ray worker on ")]
         assert len(warnings) == 1 and " lost (" in warnings[0], lines
         assert all(line.startswith(("whisper-cli: ", "4 done, ")) for line in lines), lines
+
+
+def test_one_file_starts_one_actor(cluster: RayCluster, tmp_path: Path):  # noqa: F811
+    """Two CPUs free, one file: one actor, not one per CPU (each loads a model, on the CPUs
+    the one at work needs; bench_ray_startup.py measures what that cost)."""
+    args = [str(SAMPLES / "hello.wav"), "-o", "out", "--ray", cluster.address, "-v"]
+    done = subprocess.run(
+        cluster.command(*args), cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Ray: 1 worker(s) for 1 input(s)" in done.stderr
+    assert done.stderr.count("Ray worker ready on") == 1

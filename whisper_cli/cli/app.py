@@ -113,6 +113,7 @@ def transcribe_command(
     mic_device: live_options.MicDevice = None,
     list_mics: live_options.ListMics = False,
     ray: options.Ray = None,
+    ray_token_file: options.RayTokenFile = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
     debug: options.Debug = False,

@@ -113,6 +113,18 @@ Ray = Annotated[
     ),
 ]
 
+RayTokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ray-token-file",
+        metavar="FILE",
+        help="The --ray cluster's authentication token, when it wants one and it is not in "
+        "~/.ray/auth_token or RAY_AUTH_TOKEN.",
+        rich_help_panel=CLUSTER,
+        show_default=False,
+    ),
+]
+
 Language = Annotated[
     str | None,
     typer.Option(

@@ -54,10 +54,14 @@ def run_session(settings: RunSettings) -> int:
 
 
 def _session(settings: RunSettings) -> int:
+    if settings.ray_token_file is not None and settings.ray is None:
+        raise UsageError("--ray-token-file needs --ray")
     if settings.ray is not None:
+        from whisper_cli.cluster.auth import check_token_file
         from whisper_cli.cluster.executor import import_ray
 
-        import_ray()  # not installed: a usage error, before anything else
+        import_ray(settings.ray)  # not installed: a usage error, before anything else
+        check_token_file(settings.ray_token_file)
     report = None if settings.report is None else ReportTarget.check(settings.report, stdout_busy=False)
     collection, result = Collection(), BatchResult()
     try:
@@ -187,7 +191,7 @@ def _run(jobs: list[Job], collection: Collection, settings: RunSettings, to_stdo
         if settings.ray is not None:
             from whisper_cli.cluster.executor import run_on_ray
 
-            return run_on_ray(runner, jobs, settings.ray, settings.model)
+            return run_on_ray(runner, jobs, settings.ray, settings.model, settings.ray_token_file)
         return runner.execute(jobs, LocalExecutor(runner, lambda: _load(settings)))
 
 

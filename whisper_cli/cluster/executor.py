@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,6 +30,7 @@ from whisper_cli.batch.jobs import BatchResult, Job
 from whisper_cli.batch.pipes import reads_apart
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
+from whisper_cli.cluster.auth import authenticate, for_client
 from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
 from whisper_cli.core import signals
 from whisper_cli.core.errors import AudioError, UsageError
@@ -41,19 +44,26 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours and the like in Ray's me
 PROBE_SECONDS = 5.0  # ray.init retries an unreachable address for minutes; a TCP probe says so at once
 
 
-def import_ray() -> ModuleType:
-    """Ray, or a usage error saying how to install it."""
+def import_ray(address: str = "") -> ModuleType:
+    """Ray, or a usage error saying how to install it (``ray://`` addresses: with its client)."""
     try:
         import ray
     except ImportError:
         raise UsageError(f"--ray needs Ray, which is not installed here: {RAY_EXTRA}") from None
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        cause = "ray:// needs Ray's client, which is not installed here: pip install 'ray[client]'"
+        raise UsageError(f"--ray {address}: {cause}")
     return ray
 
 
-def run_on_ray(runner: Runner, jobs: list[Job], address: str, spec: ModelSpec) -> BatchResult:
-    """Run ``jobs`` with ``runner`` deciding and writing, and Ray actors at ``address`` transcribing."""
+def run_on_ray(
+    runner: Runner, jobs: list[Job], address: str, spec: ModelSpec, token_file: Path | None = None
+) -> BatchResult:
+    """Run ``jobs`` with ``runner`` deciding and writing, and Ray actors at ``address`` transcribing
+    (``token_file``: --ray-token-file)."""
     ray = import_ray()
-    return runner.execute(jobs, functools.partial(_on_cluster, ray, runner, address, spec))
+    on_cluster = functools.partial(_on_cluster, ray, runner, address, spec, token_file=token_file)
+    return runner.execute(jobs, on_cluster)
 
 
 def _on_cluster(
@@ -63,19 +73,29 @@ def _on_cluster(
     spec: ModelSpec,
     todo: list[tuple[int, Job]],
     outcomes: dict,
+    token_file: Path | None = None,
 ) -> None:
     todo = _files_only(runner, todo, outcomes)
     if not todo:
         return  # everything was done already: no cluster needed
+    # No more actors than calls to make: each one more loads a model, on CPUs the others need.
+    calls = -(-len(todo) // max(1, runner.decode.batch_size))
     try:
-        connect(ray, address)
+        connect(ray, address, token_file, cpus=_local_cpus(spec, calls) if address == "local" else None)
         worker, count, options = _sizing(ray, address, spec)
-        Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, count)
+        Pool(ray, runner, address, worker, runner.decode, options, outcomes).run(todo, min(count, calls))
     finally:
         # Disconnects from a cluster it joined (which keeps running; this job's actors
         # end with it); stops a `local` instance.
         with contextlib.suppress(Exception):
             ray.shutdown()
+
+
+def _local_cpus(spec: ModelSpec, calls: int) -> int:
+    """The CPUs a ``local`` instance gets: what its actors need, at most this machine's (Ray
+    starts an idle worker process per CPU as it starts, each one more costing start-up CPU)."""
+    actors = min(calls, spec.workers or calls)
+    return max(1, min(os.cpu_count() or 1, actors * max(1, spec.cpu_threads)))
 
 
 def _files_only(runner: Runner, todo: list[tuple[int, Job]], outcomes: dict) -> list[tuple[int, Job]]:
@@ -97,15 +117,17 @@ def _not_a_file(name: str) -> Produced:
     raise AudioError(name, cause)
 
 
-def connect(ray: ModuleType, address: str) -> None:
-    """Join the cluster at ``address`` (``local``: start one for this run).
+def connect(ray: ModuleType, address: str, token_file: Path | None = None, cpus: int | None = None) -> None:
+    """Join the cluster at ``address`` (``local``: start one for this run, of ``cpus`` CPUs or
+    all), showing it a token if it wants one (auth.py).
 
     Raises:
-        ClusterError: it cannot be reached, said in one line with the cause.
+        ClusterError: it cannot be reached, or refuses this process, said in one line with the cause.
     """
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
-    if target not in ("", "local", "auto") and "://" not in target:
-        _probe(address, target)
+    direct = target not in ("", "local", "auto") and "://" not in target
+    if direct or target.startswith("ray://"):
+        _probe(address, target.removeprefix("ray://"))
     # Ray's notes (token authentication, memory) only with -v: stderr stays ours otherwise.
     chatty = logging.getLogger("whisper_cli").getEffectiveLevel() <= logging.INFO
     kwargs: dict[str, Any] = {
@@ -114,14 +136,37 @@ def connect(ray: ModuleType, address: str) -> None:
     }
     if address == "local":
         kwargs["include_dashboard"] = False
+        if cpus is not None:
+            kwargs["num_cpus"] = cpus
     _route_ray_messages_to_our_log()
+    hint = ""  # ray://: what a failure may mean (its client server says only "timeout")
     try:
         with _native_stderr_to_log(logging.INFO if chatty else logging.DEBUG):
+            if target.startswith("ray://"):
+                hint = for_client(token_file)
+            elif address != "local":
+                authenticate(ray, address, target if direct else _found(address), token_file)
             ray.init(address=address, **kwargs)
+    except ray.exceptions.AuthenticationError as exc:  # the cluster changed its mind, or RAY_ADDRESS did
+        raise ClusterError(f"--ray {address}: authentication failed ({ray_cause(exc)})") from None
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-        raise ClusterError(f"--ray {address}: cannot connect ({ray_cause(exc)})") from None
+        cause = ray_cause(exc)
+        hint = hint if "timeout" in cause else ""
+        raise ClusterError(f"--ray {address}: cannot connect ({cause}{hint})") from None
     finally:
         signals.install()  # ray.init put its own SIGTERM handler in place of ours
+
+
+def _found(address: str) -> str | None:
+    """The HOST:PORT that ``auto`` stands for (a cluster this machine joined), when Ray can tell."""
+    if address != "auto":
+        return None  # ray://: the client server checks tokens itself
+    try:
+        from ray._private.services import canonicalize_bootstrap_address  # Ray's module, not public
+
+        return canonicalize_bootstrap_address("auto")
+    except Exception:  # none found, or Ray changed: ray.init says what it finds
+        return None
 
 
 def _route_ray_messages_to_our_log() -> None:
