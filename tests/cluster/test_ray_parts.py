@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cluster.test_ray import RUN_TIMEOUT, RayCluster, _env, _outputs, _partials, cluster  # noqa: F401
+from tests.cluster import test_ray
+from tests.cluster.test_ray import RayCluster, _env, _outputs, _partials
 from tests.conftest import SAMPLES
+
+cluster = test_ray.cluster  # its fixture: a cluster of this module's own
+RUN_TIMEOUT = 400  # one run on 4 minutes of audio, on one 1-CPU actor of a machine others share
 
 ORDER = ("lecture.flac", "hello.wav", "lecture.flac", "weather.mp3") * 2
 
@@ -36,8 +40,14 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "long.flac"
 
 
+def _run(cluster: RayCluster, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cluster.command(*args), cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=_env()
+    )
+
+
 def _plain(cluster: RayCluster, recording: Path, tmp_path: Path) -> dict[str, str]:
-    res = cluster.run(str(recording), "-f", "txt,srt", "-o", "plain", cwd=tmp_path)
+    res = _run(cluster, str(recording), "-f", "txt,srt", "-o", "plain", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     return _outputs(tmp_path / "plain")
 
@@ -55,7 +65,7 @@ def test_a_long_recording_is_spread_over_the_actors(cluster: RayCluster, recordi
     for workers in ("1", "2"):
         out = f"ray{workers}"
         args = ("-f", "txt,srt", "-o", out, "--report", f"{out}.json", "--workers", workers)
-        res = cluster.run(str(recording), *args, "--ray", cluster.address, cwd=tmp_path)
+        res = _run(cluster, str(recording), *args, "--ray", cluster.address, cwd=tmp_path)
         assert res.returncode == 0, res.stderr
         assert _outputs(tmp_path / out) == plain, workers
         assert len(set(_nodes(tmp_path / f"{out}.json"))) == int(workers)

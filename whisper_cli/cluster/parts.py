@@ -15,7 +15,6 @@ lost is sent again; a part that fails fails its recording, once.
 from __future__ import annotations
 
 import functools
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -80,7 +79,6 @@ class Cut:
         self.decoded: list[int] = []  # a streamed recording's blocks, as one machine counts them
         self.streamed = False
         self.duration = 0.0
-        self.began = 0.0
         self.exhausted = False  # every part made (or none will be)
         self.failed = False
         self.written = False
@@ -140,7 +138,6 @@ class Cut:
             self.duration = len(audio) / SAMPLE_RATE
             stream = iter([(0, audio)])
         del audio
-        self.began = time.monotonic()
         self.outcomes[self.index] = Outcome(self.job.input, Status.interrupted)
         self.runner.reporter.start_file(source, self.job.input.name, self.duration)
         for offset, samples in stream:
@@ -164,7 +161,7 @@ class Cut:
         self.written = True
         info, segments = self._merged()
         nodes = ", ".join(dict.fromkeys(self.done[p.number].node for p in self.parts))
-        seconds = time.monotonic() - self.began
+        seconds = sum(done.seconds for done in self.done.values())  # the actors' time on it, as for a file
         produced = Produced(info, iter(segments), self.decoded, seconds, nodes)
         self.outcomes[self.index] = self.runner.deliver(self.index, self.job, lambda: produced)
 
