@@ -88,6 +88,28 @@ def test_a_failed_file_gets_no_line_and_leaves_the_total():
     assert lines(reporter) == ["2/3 files 0:00:30/0:01:30 audio 1.0× real time ETA 0:01:00"]
 
 
+def test_a_file_started_again_keeps_its_line_and_never_moves_back():
+    """A --ray recording's line starts with its first part and moves as parts come back;
+    writing it (start_file again, then each segment's end) keeps that line and its place."""
+    clock = Clock()
+    reporter = terminal_reporter(clock)
+    reporter.start_batch(2)
+    reporter.expect("long", 240.0)
+    reporter.expect("b", 60.0)
+    reporter.start_file("long", "long.flac", 240.0)
+    clock.now = 10.0
+    reporter.advance("long", 160.0)  # four of six parts back
+    reporter.advance("long", 240.0)  # all back
+    reporter.start_file("long", "long.flac", 240.0)  # the runner writes it
+    reporter.advance("long", 12.5)  # its first segment's end
+    assert lines(reporter) == [
+        "0/2 files 0:04:00/0:05:00 audio 24.0× real time ETA 0:00:02",
+        "long.flac 0:04:00/0:04:00 audio 24.0× real time ETA 0:00:00",
+    ]
+    reporter.end_file("long")
+    assert lines(reporter) == ["1/2 files 0:04:00/0:05:00 audio 24.0× real time ETA 0:00:02"]
+
+
 def test_a_single_file_has_its_own_line_only():
     clock = Clock()
     reporter = terminal_reporter(clock)

@@ -30,6 +30,7 @@ from whisper_cli.batch.jobs import BatchResult, Job
 from whisper_cli.batch.pipes import reads_apart
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
+from whisper_cli.cluster import parts
 from whisper_cli.cluster.auth import authenticate, for_client
 from whisper_cli.cluster.pool import ClusterError, Pool, ray_cause
 from whisper_cli.core import signals
@@ -78,8 +79,9 @@ def _on_cluster(
     todo = _files_only(runner, todo, outcomes)
     if not todo:
         return  # everything was done already: no cluster needed
-    # No more actors than calls to make: each one more loads a model, on CPUs the others need.
-    calls = -(-len(todo) // max(1, runner.decode.batch_size))
+    # No more actors than calls to make (files, or parts of a long recording): each one
+    # more loads a model, on CPUs the others need.
+    calls = parts.calls(runner, todo)
     try:
         connect(ray, address, token_file, cpus=_local_cpus(spec, calls) if address == "local" else None)
         worker, count, options = _sizing(ray, address, spec)

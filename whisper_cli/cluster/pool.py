@@ -16,6 +16,7 @@ from whisper_cli.audio.load import display_name
 from whisper_cli.batch.jobs import Job, Outcome, Status
 from whisper_cli.batch.runner import Runner
 from whisper_cli.batch.work import Produced
+from whisper_cli.cluster.parts import Cut, Cutter, Part, take
 from whisper_cli.cluster.transfer import Sender
 from whisper_cli.cluster.worker import Done
 from whisper_cli.core.errors import AudioError, ModelLoadError, WhisperCliError
@@ -74,13 +75,15 @@ class Pool:
         self.new_actor = functools.partial(
             ray.remote(Worker).options(**options).remote, spec, decode, runner.diarize
         )
-        self.waiting: deque[_Task] = deque()
+        self.waiting: deque[_Task | Part | Cut] = deque()
         self.loading: dict[Any, _Actor] = {}  # load() call → actor
-        self.calls: dict[Any, tuple[_Actor, _Task]] = {}  # run() call → actor, task
+        self.calls: dict[Any, tuple[_Actor, _Task | Part]] = {}  # run() or part() call → actor, task
         self.ready: set[_Actor] = set()
         self.failed_starts = 0
         self.moved = time.monotonic()  # when an actor last got ready or returned
         self.sender = Sender(ray)  # each input by path, or its bytes where a node cannot see it
+        # long recordings cut into parts, each a call of its own (parts.py)
+        self.cutter = Cutter(ray, runner, outcomes, spec.model) if Cutter.applies(runner) else None
 
     def run(self, todo: list[tuple[int, Job]], count: int) -> None:
         """Transcribe ``todo`` on ``count`` actors; return when every input has its outcome."""
@@ -126,7 +129,14 @@ class Pool:
 
     def _feed(self, actor: _Actor) -> None:
         while len(actor.calls) < DEPTH and self.waiting:
-            task = self.waiting.popleft()
+            task = take(self.waiting, self.cutter)  # parts.py: a file, or a part of a long one
+            if task is None:
+                return
+            if isinstance(task, Part):  # its samples travel with it: seen by every node
+                ref = task.send(actor.handle)
+                self.calls[ref] = (actor, task)
+                actor.calls.append(ref)
+                continue
             paths = [os.path.abspath(job.input.source) for _, job in task.group]
             sources = [self.sender.source(path, actor.node) for path in paths]
             ref = actor.handle.run.remote(sources)
@@ -149,6 +159,12 @@ class Pool:
             return
         self._forget(actor, ref)
         self.moved = time.monotonic()
+        if isinstance(task, Part):  # parts.py gathers the parts, and writes the recording
+            self._feed(actor)
+            task.cut.returned(task, results)
+            for other in self.ready:  # a first part back may let a recording's later parts go
+                self._feed(other)
+            return
         self._resend(actor, task, results)
         self._feed(actor)  # before writing: the actor starts its next file meanwhile
         for (index, job), done in zip(task.group, results, strict=True):
@@ -181,8 +197,10 @@ class Pool:
         running = tasks[0]
         running.attempts += 1
         names = len([i for t in tasks for i in t.group])
+        parts = sum(isinstance(t, Part) for t in tasks)
+        what = f"{names} input(s)" + (f" and {parts} part(s) of long recordings" if parts else "")
         self.runner.reporter.warning(
-            f"Ray worker on {actor.node} lost ({ray_cause(exc)}): {names} input(s) go to other workers"
+            f"Ray worker on {actor.node} lost ({ray_cause(exc)}): {what} go to other workers"
         )
         retry = tasks[1:] if running.attempts >= ATTEMPTS else tasks
         if running.attempts >= ATTEMPTS:
@@ -195,7 +213,10 @@ class Pool:
         for other in self.ready:  # the requeued files go to whoever has room now
             self._feed(other)
 
-    def _fail(self, task: _Task, message: str) -> None:
+    def _fail(self, task: _Task | Part, message: str) -> None:
+        if isinstance(task, Part):  # its recording fails, once
+            task.cut.fail(WhisperCliError(message))
+            return
         for index, job in task.group:
             self.outcomes[index] = self.runner.deliver(index, job, functools.partial(_raise, message))
 

@@ -43,6 +43,18 @@ class Done:
     unseen: bool = False  # this node does not have the driver's file at its path: send it (transfer.py)
 
 
+@dataclass(frozen=True, slots=True)
+class PartDone:
+    """One part of a long recording as a worker sends it back (cluster/parts.py): its
+    segments, timed from the part's start, or why it failed."""
+
+    node: str
+    info: TranscriptInfo | None = None
+    segments: tuple[Segment, ...] = ()
+    seconds: float = 0.0  # wall time the worker spent on it
+    error: str | None = None  # "Type: message"
+
+
 def node_name() -> str:
     """This node for the report: host name and the start of Ray's node id (nodes may share a host)."""
     import ray  # only ever called inside a Ray worker
@@ -89,6 +101,22 @@ class Worker:
             share = (time.monotonic() - started - sum(r.seconds for r in results)) / len(audios)
             results = [replace(r, seconds=r.seconds + share) for r in results]
         return results
+
+    def part(self, samples: np.ndarray, language: str | None) -> PartDone:
+        """Transcribe one part of a long recording, cut by the driver where one machine cuts
+        it, as one machine decodes each part (``Whisper.uncut``); ``language``: the one the
+        recording's first part found (None: as the options say)."""
+        began = time.monotonic()
+        if self._whisper is None:
+            return PartDone(self._node, error="the model was not loaded")
+        options = self._decode if language is None else replace(self._decode, language=language)
+        try:  # a copy: an array from the object store is read-only
+            info, segments = self._whisper.uncut(np.array(samples, dtype=np.float32), options)
+            done = tuple(segments)
+        except Exception as exc:  # a bug or engine failure costs this recording, not the actor
+            log.debug("transcribing a part failed", exc_info=True)
+            return PartDone(self._node, error=f"{type(exc).__name__}: {exc}")
+        return PartDone(self._node, info, done, time.monotonic() - began)
 
     def _together(self, audios: list[Audio]) -> dict[int, Decoded]:
         """Short clips decoded in one batch, by position; none when batching is off or fails."""

@@ -94,8 +94,8 @@ class _Tally:
         self.positions[key] = 0.0
 
     def advance(self, key: str, seconds: float) -> None:
-        """``key`` is done up to ``seconds``."""
-        if key in self.positions:
+        """``key`` is done up to ``seconds`` (never less than it was)."""
+        if key in self.positions and seconds > self.positions[key]:
             self.running += seconds - self.positions[key]
             self.positions[key] = seconds
 
@@ -151,6 +151,7 @@ class Reporter:
         self._overall: TaskID | None = None
         self._tally: _Tally | None = None
         self._files: dict[str, TaskID] = {}
+        self._at: dict[str, float] = {}  # how far each file's line is: it never moves back
         if not quiet and self.console.is_terminal:
             self._progress = Progress(
                 TextColumn("{task.description}", markup=False),
@@ -197,10 +198,14 @@ class Reporter:
                 self._show_tally()
 
     def start_file(self, key: str, name: str, duration: float) -> None:
-        """Show a line for one file, in audio seconds; ``duration`` is its decoded length."""
+        """Show a line for one file, in audio seconds; ``duration`` is its decoded length.
+        A file shown already (a --ray recording whose parts came back first) keeps its line."""
         if self._progress is None:
             return
         with self._lock:
+            if key in self._files:
+                self._progress.update(self._files[key], total=max(duration, 0.01))
+                return
             self._files[key] = self._progress.add_task(_short(name), total=max(duration, 0.01))
             if self._tally is not None and self._overall is not None:
                 self._tally.start(key, duration)
@@ -212,7 +217,8 @@ class Reporter:
         if self._progress is None:
             return
         with self._lock:
-            if key in self._files:
+            if key in self._files and seconds > self._at.get(key, 0.0):
+                self._at[key] = seconds
                 self._progress.update(self._files[key], completed=seconds)
             if self._tally is not None:
                 self._tally.advance(key, seconds)
@@ -224,6 +230,7 @@ class Reporter:
             return
         with self._lock:
             task = self._files.pop(key, None)
+            self._at.pop(key, None)
             if task is not None:
                 self._progress.remove_task(task)
             if self._tally is not None:

@@ -41,10 +41,13 @@ class ModelSpec:
 @dataclass(frozen=True, slots=True)
 class Whisper:
     """What ``get_whisper`` returns: called as the transcribe function of one recording;
-    ``clips`` decodes several short recordings together (``--batch-size``, folders)."""
+    ``clips`` decodes several short recordings together (``--batch-size``, folders);
+    ``uncut`` decodes one recording as one part, never cut (a part that a --ray driver cut
+    exactly as ``transcribe`` cuts a long recording: cluster/parts.py)."""
 
     transcribe: TranscribeFn
     clips: ClipsFn
+    uncut: TranscribeFn
 
     def __call__(self, audio: np.ndarray, options: DecodeOptions) -> tuple[TranscriptInfo, Iterator[Segment]]:
         return self.transcribe(audio, options)
@@ -101,11 +104,11 @@ def get_whisper(
     # Long recordings are cut at quiet moments, whatever the worker count (so the text
     # does not depend on it), and up to ``workers`` parts are decoded at once.
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="whisper-cli-part")
-    transcribe = in_parts(transcribe, pool)
+    uncut, transcribe = transcribe, in_parts(transcribe, pool)
     if not whisper.model.is_multilingual:
         # The language is known, so the later parts need not wait for the first to find it.
-        transcribe = _in_english(transcribe)
-    return Whisper(transcribe, clips)
+        uncut, transcribe = _in_english(uncut), _in_english(transcribe)
+    return Whisper(transcribe, clips, uncut)
 
 
 def _in_english(transcribe: TranscribeFn) -> TranscribeFn:
