@@ -12,16 +12,16 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
+from whisper_cli.core.transcript import Segment, TranscriptInfo
+from whisper_cli.writers.base import WriterOptions
+from whisper_cli.writers.text import file_label, one_line
+
 SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")
 # A sentence ends inside a segment at ". " before a capital, unless the word is a short
 # capitalised abbreviation ("Mr. Quilter", "St. Louis").
 _INSIDE = re.compile(r"(?<=[.?!…])\s+(?=[A-Z])")
 _ABBREVIATION = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
 LONGEST_LINE = 120  # characters: a live line without a sentence end is ended at the next segment past this
-
-from whisper_cli.core.transcript import Segment, TranscriptInfo
-from whisper_cli.writers.base import WriterOptions
-from whisper_cli.writers.text import file_label, one_line
 
 
 class TxtWriter:
