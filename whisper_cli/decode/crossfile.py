@@ -24,7 +24,7 @@ from whisper_cli.decode.guards import drop_phantoms, repeated_ngram
 from whisper_cli.decode.language import IdentifyFn
 from whisper_cli.decode.loudness import level, speech_regions
 from whisper_cli.decode.parallel import SAMPLE_RATE, shift
-from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
+from whisper_cli.decode.thresholds import falls_back, silent
 
 MAX_CLIP_SECONDS = 30.0  # one window: longer recordings are decoded alone
 PAD = int(0.4 * SAMPLE_RATE)  # kept around the speech, as faster-whisper's VAD does
@@ -110,9 +110,8 @@ def _within(segment: Segment, duration: float) -> Segment:
 
 def _silent(segments: list[Segment], options: DecodeOptions) -> bool:
     """faster-whisper skips a window the model calls non-speech with low confidence in its text."""
-    return bool(segments) and (
-        segments[0].no_speech_prob > options.no_speech_threshold
-        and segments[0].avg_logprob < LOG_PROB_THRESHOLD
+    return bool(segments) and silent(
+        segments[0].avg_logprob, segments[0].no_speech_prob, options.no_speech_threshold
     )
 
 
@@ -123,5 +122,4 @@ def _redo(segments: list[Segment], options: DecodeOptions) -> bool:
     text = "".join(s.text for s in segments)
     data = text.encode("utf-8")
     compression = len(data) / len(zlib.compress(data))
-    fallback = compression > COMPRESSION_RATIO_THRESHOLD or segments[0].avg_logprob < LOG_PROB_THRESHOLD
-    return fallback or any(repeated_ngram(s.text) for s in segments)
+    return falls_back(segments[0].avg_logprob, compression) or any(repeated_ngram(s.text) for s in segments)

@@ -27,7 +27,7 @@ from whisper_cli.core import signals, streams
 from whisper_cli.core.errors import ExitCode, UsageError
 from whisper_cli.core.transcript import DecodeOptions, Segment, Word, retimed
 from whisper_cli.decode.loudness import speech_regions
-from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
+from whisper_cli.decode.thresholds import falls_back, silent
 from whisper_cli.decode.whisper import Whisper, get_whisper
 from whisper_cli.live.buffer import AudioBuffer, fill
 from whisper_cli.live.commit import Decision, Policy, State, Window, step
@@ -119,9 +119,8 @@ def token_budget(seconds: float) -> int:
 
 def _failed(segment: Segment, no_speech_threshold: float) -> bool:
     """Whether the engine would have tried the next temperature for this segment's decode."""
-    silence = segment.no_speech_prob > no_speech_threshold and segment.avg_logprob < LOG_PROB_THRESHOLD
-    looped = segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD
-    return looped or (segment.avg_logprob < LOG_PROB_THRESHOLD and not silence)
+    quiet = silent(segment.avg_logprob, segment.no_speech_prob, no_speech_threshold)
+    return falls_back(segment.avg_logprob, segment.compression_ratio) and not quiet
 
 
 class LiveDecoder:
