@@ -101,6 +101,9 @@ class DecodeOptions:
         0  # 0 or 1: sequential decoding; >1: batched (VAD chunks of a file, short files together)
     )
     max_new_tokens: int | None = None  # per 30 s window; None: the model's limit (live caps it)
+    # Audio of at most 30 s decoded in one pass: text without timestamp tokens, and no second
+    # pass over the words after the last timestamp (live: the next window sees them again).
+    one_window: bool = False
 
 
 @dataclass(frozen=True, slots=True)

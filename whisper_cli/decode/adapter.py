@@ -6,11 +6,14 @@ itself is imported lazily, so ``whisper-cli --help`` never pays for it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from whisper_cli.core.transcript import ClipsFn, DecodeOptions, Segment, TranscribeFn, TranscriptInfo, Word
 from whisper_cli.decode.thresholds import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD
+
+WINDOW_SAMPLES = 30 * 16_000  # the model's window
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,7 +39,12 @@ def make_transcribe(whisper: Any, pipelines: dict[str, Any] | None = None) -> Tr
         if options.batch_size > 1:
             engine = batched(whisper, pipelines)
             kwargs["batch_size"] = options.batch_size
+        one = options.one_window and len(audio) <= WINDOW_SAMPLES and options.batch_size <= 1
+        if one:
+            kwargs["without_timestamps"] = True
         segments, info = engine.transcribe(audio, **kwargs)
+        if one:  # without timestamps a window is one segment; the engine would go on after its last word
+            segments = itertools.islice(segments, 1)
         ours = TranscriptInfo(
             language=info.language,
             language_probability=float(info.language_probability),
