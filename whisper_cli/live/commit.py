@@ -60,7 +60,7 @@ class Policy:
     # 227 s eval file at 2x (bench_live.py): WER 8.5 % at 2.0 s, 8.3 % at 2.5 s, 6.8 % at
     # 3.0 s (offline 6.4 %), for a median word latency of 1.84, 1.77 and 1.95 s.
     min_context: float = 3.0
-    edge: float = 0.5  # a decode's last word ending this close to the window's end may be cut
+    edge: float = 0.3  # a decode's last word ending this close to the window's end may be cut
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,12 @@ class TxtWriter:
             self._speaker = None
 
 
+def ends_sentence(word: str) -> bool:
+    """Whether a word ends a sentence: "end." but not "Mr." or "St."."""
+    word = word.rstrip()
+    return word.endswith(SENTENCE_ENDS) and not _ABBREVIATION.search(word)
+
+
 def _sentences(text: str) -> list[str]:
     """``text`` cut after each sentence that ends inside it."""
     parts, at = [], 0
