@@ -48,6 +48,35 @@ class Head:
         """A whisper-cli command line that runs inside the head's network namespace."""
         return ["nsenter", "-t", str(self.pid), "-n", "--", sys.executable, "-m", "whisper_cli", *args]
 
+    def wait_for_port(self, port: int, timeout: float = CLUSTER_START) -> None:
+        """Until something listens on ``port`` in the head's namespace: `ray start` returns
+        before its client server (a process of its own) has bound its port, and on a loaded
+        machine Ray's client gives up before it has (three tries in 30 s)."""
+        probe = (
+            "import socket, sys, time\n"
+            "end = time.monotonic() + float(sys.argv[2])\n"
+            "while time.monotonic() < end:\n"
+            "    try:\n"
+            "        socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close(); sys.exit(0)\n"
+            "    except OSError:\n"
+            "        time.sleep(0.2)\n"
+            "sys.exit(1)\n"
+        )
+        command = [
+            "nsenter",
+            "-t",
+            str(self.pid),
+            "-n",
+            "--",
+            sys.executable,
+            "-c",
+            probe,
+            str(port),
+            str(timeout),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
+        assert done.returncode == 0, f"nothing listens on port {port} after {timeout:.0f} s: {done.stderr}"
+
     def run(self, *args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.command(*args), cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env

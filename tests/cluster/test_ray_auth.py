@@ -174,6 +174,7 @@ def test_ray_client_mode_with_authentication(ray_client: None, plain_outputs: di
     _inputs(tmp_path)
     with ray_start(home, "--ray-client-server-port=10001") as head:
         address = "ray://127.0.0.1:10001"
+        head.wait_for_port(10001)
         done = head.run("in", "-o", "out", "--ray", address, cwd=tmp_path, env=base_env(home))
     assert done.returncode == 0, done.stderr
     assert _outputs(tmp_path / "out") == plain_outputs
