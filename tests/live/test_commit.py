@@ -207,3 +207,12 @@ def test_the_recorded_boundary_case_commits_nothing_twice():
     printed += [w.word for s in decision.commit for w in s.words or ()]
     text = " ".join(w.strip().lower().strip(".,") for w in printed)
     assert text.count("the hospital has followed protocol for infection control") == 1
+
+
+def test_a_hurried_window_that_commits_nothing_still_moves_on():
+    """In a hurry, a 6 s window whose decode says only what was committed (or nothing)
+    must not be decoded again forever once the stream has ended (a live run hung so)."""
+    state = State(start=10.0, committed_end=9.8, tail=("the", "printing", "press"))
+    window = Window(10.0, 16.0, ((10.0, 15.9),), hurry=True)
+    decision = step(state, window, [])
+    assert decision.state.start >= 15.0

@@ -224,8 +224,8 @@ def _next_start(
         starts.append(_outside_speech(_between(committed[-1][1], rest), window, rest))
     elif committed and long >= policy.trim_after and (cut := _sentence_cut(committed, rest)) is not None:
         starts.append(_outside_speech(cut, window, rest))  # a sentence end: the model reads on from there
-    elif long >= policy.max_window:  # noise the model writes nothing for: let the window move on
-        starts.append(window.end - policy.max_window / 2)
+    elif capped:  # nothing committed at the cap or in a hurry (noise, or only repeats): move on
+        starts.append(window.end - (policy.margin if window.hurry else policy.max_window / 2))
     return max(starts)
 
 
