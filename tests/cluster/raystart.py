@@ -44,9 +44,13 @@ class Head:
     home: Path
     pid: int
 
+    def python(self, *args: str) -> list[str]:
+        """A Python command line that runs inside the head's network namespace."""
+        return ["nsenter", "-t", str(self.pid), "-n", "--", sys.executable, *args]
+
     def command(self, *args: str) -> list[str]:
         """A whisper-cli command line that runs inside the head's network namespace."""
-        return ["nsenter", "-t", str(self.pid), "-n", "--", sys.executable, "-m", "whisper_cli", *args]
+        return self.python("-m", "whisper_cli", *args)
 
     def wait_for_port(self, port: int, timeout: float = CLUSTER_START) -> None:
         """Until something listens on ``port`` in the head's namespace: `ray start` returns
@@ -62,18 +66,7 @@ class Head:
             "        time.sleep(0.2)\n"
             "sys.exit(1)\n"
         )
-        command = [
-            "nsenter",
-            "-t",
-            str(self.pid),
-            "-n",
-            "--",
-            sys.executable,
-            "-c",
-            probe,
-            str(port),
-            str(timeout),
-        ]
+        command = self.python("-c", probe, str(port), str(timeout))
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
         assert done.returncode == 0, f"nothing listens on port {port} after {timeout:.0f} s: {done.stderr}"
 
