@@ -6,7 +6,6 @@ itself is imported lazily, so ``whisper-cli --help`` never pays for it.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +41,7 @@ def make_transcribe(whisper: Any, pipelines: dict[str, Any] | None = None) -> Tr
         one = options.one_window and len(audio) <= WINDOW_SAMPLES and options.batch_size <= 1
         if one:
             kwargs["without_timestamps"] = True
-        segments, info = engine.transcribe(audio, **kwargs)
-        if one:  # without timestamps a window is one segment; the engine would go on after its last word
-            segments = itertools.islice(segments, 1)
+        segments, info = engine.transcribe(audio, **kwargs)  # one pass: engine.py ends the window there
         ours = TranscriptInfo(
             language=info.language,
             language_probability=float(info.language_probability),
