@@ -126,6 +126,7 @@ _ADDED_DECODING = (
     "no_speech_threshold",
     "hallucination_silence_threshold",
     "suppress_tokens",
+    "one_window",
 )
 _DEFAULT_DECODING = DecodeOptions()
 
