@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the runs the tests start the signal handling a shell gives a foreground command:
+    a suite started under ``nohup`` or as a background job inherits SIGHUP or SIGINT
+    ignored, the children would too, and every test that sends them would wait in vain."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 requires_eval = pytest.mark.skipif(
     not (EVAL_DIR / "manifest.jsonl").is_file(), reason="../shared/eval is not present"
 )
