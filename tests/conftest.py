@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 
+
 def pytest_configure(config: pytest.Config) -> None:
     """Give the runs the tests start the signal handling a shell gives a foreground command:
     a suite started under ``nohup`` or as a background job inherits SIGHUP or SIGINT

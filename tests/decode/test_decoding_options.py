@@ -146,3 +146,17 @@ def test_suppressed_tokens_are_never_written(cli, tiny_model_path):
     assert "Hello" not in suppressed["text"]
     assert not hello & {t for s in suppressed["segments"] for t in s["tokens"]}
     assert "welcome" in suppressed["text"]  # the rest is still heard
+
+
+@pytest.mark.parametrize(
+    ("args", "decode", "draft"), [((), 5, 1), (("--beam-size", "3"), 3, 3), (("--beam-size", "5"), 5, 5)]
+)
+def test_live_drafts_are_greedy_unless_a_beam_is_asked_for(args, decode, draft):
+    """A live draft (committed only when the next decode agrees) searches greedily; what is
+    committed at once, and every offline decode, uses --beam-size (5 unless given)."""
+    from whisper_cli.settings import build_settings
+
+    options = _command_options(*args)
+    assert build_settings(options).decode.beam_size == decode
+    live = build_settings({**options, "inputs": ["-"], "live": True})
+    assert live.decode.beam_size == decode and live.live is not None and live.live.draft_beam_size == draft

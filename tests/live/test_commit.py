@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from whisper_cli.core.transcript import Segment, Word
-from whisper_cli.live.commit import Policy, State, Window, step
+from whisper_cli.live.commit import Policy, State, Window, at_once, step
 
 
 def words(text: str, start: float, gap: float = 0.1, length: float = 0.3) -> list[Word]:
@@ -32,6 +32,23 @@ def test_words_before_a_pause_are_committed_at_once():
     assert texts(decision.commit) == "hello there friend"
     assert decision.pending == ()
     assert 1.35 < decision.state.start <= 2.2  # the next window starts in the pause
+
+
+def test_a_window_that_is_not_at_once_commits_nothing_without_a_second_decode():
+    """at_once (the live decoder searches such windows with the full beam) is true exactly
+    for the windows whose decode may be committed without the next one's agreement."""
+    ws = words("the cat sat on the mat and then it slept", 0.2)  # ends at 4.2
+    speech = ((0.1, 4.25),)
+    cases = {
+        "pause": Window(0.0, 5.0, speech),
+        "speech to the end": Window(0.0, 4.3, ((0.1, 4.3),)),
+        "cap": Window(0.0, 12.0, ((0.1, 12.0),)),
+        "hurry": Window(0.0, 4.3, ((0.1, 4.3),), hurry=True),
+        "final": Window(0.0, 4.3, ((0.1, 4.3),), final=True),
+    }
+    for name, window in cases.items():
+        committed = step(State(), window, [segment(ws)]).commit
+        assert at_once(window) == (name != "speech to the end") == bool(committed), name
 
 
 def test_speech_without_a_pause_waits_for_two_decodes_that_agree():

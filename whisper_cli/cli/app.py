@@ -77,7 +77,7 @@ def transcribe_command(
     cpu_threads: options.CpuThreads = 0,
     language: options.Language = None,
     task: options.TaskOption = Task.transcribe,
-    beam_size: options.BeamSize = 5,
+    beam_size: options.BeamSize = None,
     best_of: whisper_options.BestOf = 5,
     patience: whisper_options.Patience = 1.0,
     length_penalty: whisper_options.LengthPenalty = 1.0,

@@ -142,7 +142,14 @@ TaskOption = Annotated[
 ]
 
 BeamSize = Annotated[
-    int, typer.Option(min=1, metavar="N", help="Beam search width.", rich_help_panel=DECODING)
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Beam search width.  [default: 5; 1 with --live or --mic]",
+        show_default=False,
+        rich_help_panel=DECODING,
+    ),
 ]
 
 Temperature = Annotated[

@@ -39,7 +39,7 @@ def decode_options(o: dict[str, Any]) -> DecodeOptions:
     return DecodeOptions(
         language=language,
         task=Task(_value(o["task"])),
-        beam_size=o["beam_size"],
+        beam_size=_beam_size(o),
         temperature=tuple(ladder),
         initial_prompt=o["initial_prompt"],
         vad=o["vad"],
@@ -55,6 +55,11 @@ def decode_options(o: dict[str, Any]) -> DecodeOptions:
         hallucination_silence_threshold=silences,
         suppress_tokens=_token_ids(o.get("suppress_tokens", "-1")),
     )
+
+
+def _beam_size(o: dict[str, Any]) -> int:
+    """--beam-size when given, else 5 (a live run's drafts are greedy: settings.LiveSettings)."""
+    return _DEFAULT.beam_size if o.get("beam_size") is None else int(o["beam_size"])
 
 
 def _language(given: str | None) -> str | None:

@@ -118,6 +118,13 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
     return Decision(new_state, _grouped(committed, segments), tuple(w for _, w in rest))
 
 
+def at_once(window: Window, policy: Policy = Policy()) -> bool:
+    """Whether words of this window's decode may be committed without a second decode's
+    agreement: at a pause in its speech, at the cap, in a hurry, or at the stream's end."""
+    capped = window.hurry or window.end - window.start >= policy.max_window
+    return window.final or capped or _last_pause(window, policy.pause) is not None
+
+
 def _fresh(state: State, segments: list[Segment]) -> list[tuple[int, Word]]:
     """The decode's words (with their segment's index) not committed before, nor said twice."""
     after = state.committed_end

@@ -30,7 +30,7 @@ from whisper_cli.decode.loudness import speech_regions
 from whisper_cli.decode.thresholds import falls_back, silent
 from whisper_cli.decode.whisper import Whisper, get_whisper
 from whisper_cli.live.buffer import AudioBuffer, fill
-from whisper_cli.live.commit import Decision, Policy, State, Window, step
+from whisper_cli.live.commit import Decision, Policy, State, Window, at_once, step
 from whisper_cli.live.output import LiveOutput
 from whisper_cli.settings import RunSettings
 from whisper_cli.writers.txt import ends_sentence
@@ -79,7 +79,9 @@ def run_live(settings: RunSettings) -> int:
     spec = settings.model
     whisper = get_whisper(spec.model, spec.compute_type, spec.device, spec.cpu_threads, workers=1)
     output = LiveOutput(settings, name)
-    decoder = LiveDecoder(whisper, settings.decode, buffer, output)
+    decoder = LiveDecoder(
+        whisper, settings.decode, buffer, output, draft_beam_size=settings.live.draft_beam_size
+    )
     try:
         try:
             with signals.armed():
@@ -150,6 +152,7 @@ class LiveDecoder:
         buffer: AudioBuffer,
         output: LiveOutput,
         policy: Policy | None = None,
+        draft_beam_size: int | None = None,  # None: options.beam_size
     ) -> None:
         self.whisper, self.options, self.buffer, self.output, self.policy = (
             whisper,
@@ -158,6 +161,7 @@ class LiveDecoder:
             output,
             policy or Policy(),
         )
+        self.draft_beam_size = draft_beam_size or options.beam_size
         self.language = options.language
         self.state = State()
         self.decoded_to = 0.0  # stream seconds: the end of the last window decoded
@@ -202,7 +206,8 @@ class LiveDecoder:
         log.debug("live window %.2f-%.2f s%s, speech %s", start, stop, " (final)" * final, regions)
         window = Window(start, stop, regions, final=final, hurry=self.behind)
         again = not final and not self.behind and stop - start < self.policy.max_window
-        segments = self._decode(audio, start, again) if regions else []
+        beam = self.options.beam_size if at_once(window, self.policy) else self.draft_beam_size
+        segments = self._decode(audio, start, again, beam) if regions else []
         if segments is None:  # a failed decode of audio the next window holds too: decide nothing
             log.debug("live window %.2f-%.2f s failed at one temperature; decoded again next", start, stop)
         else:
@@ -210,9 +215,10 @@ class LiveDecoder:
         self.decoded_to = stop
         self.buffer.release(int(self.state.start * SAMPLE_RATE))
 
-    def _decode(self, audio: np.ndarray, start: float, again: bool) -> list[Segment] | None:
-        """The window's segments in stream time; None when ``again`` (the next window holds this
-        audio too) and the decode failed the fallback thresholds at the first temperature."""
+    def _decode(self, audio: np.ndarray, start: float, again: bool, beam: int) -> list[Segment] | None:
+        """The window's segments in stream time, searched ``beam`` wide; None when ``again`` (the
+        next window holds this audio too) and the decode failed the fallback thresholds at the
+        first temperature."""
         prompt = "".join(w.word for w in self.said if w.end <= start + 0.01).strip()
         given = self.options.initial_prompt
         options = replace(
@@ -229,6 +235,9 @@ class LiveDecoder:
             # again on a longer window at the next step, not at five more temperatures now
             # (1-3 s where 0.6 s is usual, the stalls that put a stream behind).
             temperature=self.options.temperature[:1] if again else self.options.temperature,
+            # A draft (no word of it committed before the next decode agrees) is searched
+            # greedily unless --beam-size was given; a window that commits at once gets the beam.
+            beam_size=beam,
         )
         began = time.monotonic()
         info, segments = self.whisper(audio, options)
