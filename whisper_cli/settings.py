@@ -42,6 +42,9 @@ class RawFormat:
     channels: int = 1
 
 
+DRAFT_BEAM_SIZE = 2  # a live draft's beam when --beam-size is not given (LiveSettings)
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
     """A live run: stdin (WAV, raw PCM or a streamable container) or a microphone."""
@@ -51,10 +54,11 @@ class LiveSettings:
     mic_device: str | None = None  # index or part of a name; None: the system's default input
     # Beam width of a draft: a decode whose words are committed only when the next decode
     # agrees (a window that may commit at once, at a pause, the cap, in a hurry or at the
-    # end, uses --beam-size). Greedy unless --beam-size is given: on 120 s of the eval file at real
-    # time (tiny.en, this machine) a draft took 0.48 s instead of 0.60 s, and word latency
-    # went from a median of 1.82 s to 1.26-1.43 s (docs/live.md).
-    draft_beam_size: int = 1
+    # end, uses --beam-size). Unless --beam-size is given: 2. Decode time and word latency
+    # on 120 s of the eval file at real time (tiny.en, this machine): beam 5 0.60 s, median
+    # 1.82 s; 2: 1.58 s; greedy 0.48 s, 1.41 s, but over 30 minutes greedy drafts cost 1.8
+    # points of WER against the reference (offline +0.3 with beam 5): docs/live.md.
+    draft_beam_size: int = DRAFT_BEAM_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +248,10 @@ def _live_settings(o: dict[str, Any], inputs: tuple[str, ...]) -> LiveSettings |
             raise UsageError(f"--raw-format {raw.encoding}: choose from {', '.join(RAW_FORMATS)}")
     given = o.get("beam_size")
     return LiveSettings(
-        raw=raw, mic=mic, mic_device=o.get("mic_device"), draft_beam_size=1 if given is None else int(given)
+        raw=raw,
+        mic=mic,
+        mic_device=o.get("mic_device"),
+        draft_beam_size=DRAFT_BEAM_SIZE if given is None else int(given),
     )
 
 

@@ -149,10 +149,10 @@ def test_suppressed_tokens_are_never_written(cli, tiny_model_path):
 
 
 @pytest.mark.parametrize(
-    ("args", "decode", "draft"), [((), 5, 1), (("--beam-size", "3"), 3, 3), (("--beam-size", "5"), 5, 5)]
+    ("args", "decode", "draft"), [((), 5, 2), (("--beam-size", "3"), 3, 3), (("--beam-size", "1"), 1, 1)]
 )
-def test_live_drafts_are_greedy_unless_a_beam_is_asked_for(args, decode, draft):
-    """A live draft (committed only when the next decode agrees) searches greedily; what is
+def test_live_drafts_search_a_narrow_beam_unless_one_is_asked_for(args, decode, draft):
+    """A live draft (committed only when the next decode agrees) searches 2 wide; what is
     committed at once, and every offline decode, uses --beam-size (5 unless given)."""
     from whisper_cli.settings import build_settings
 

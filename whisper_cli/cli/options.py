@@ -146,7 +146,7 @@ BeamSize = Annotated[
     typer.Option(
         min=1,
         metavar="N",
-        help="Beam search width.  [default: 5; 1 with --live or --mic]",
+        help="Beam search width (a live run's drafts: 2 unless given).  [default: 5]",
         show_default=False,
         rich_help_panel=DECODING,
     ),
