@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from whisper_cli.core.errors import UsageError
-from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions, Task
-from whisper_cli.decode.options import decode_options
+from whisper_cli.core.transcript import DecodeOptions, DiarizeOptions
+from whisper_cli.decode.options import check_model_language, decode_options
 from whisper_cli.decode.whisper import ModelSpec
 from whisper_cli.diarize.options import diarize_options
 from whisper_cli.models.resolve import MODEL_SIZES, unknown_model
@@ -52,12 +52,8 @@ class LiveSettings:
     raw: RawFormat | None = None  # None: stdin's format is found from its first bytes
     mic: bool = False
     mic_device: str | None = None  # index or part of a name; None: the system's default input
-    # Beam width of a draft: a decode whose words are committed only when the next decode
-    # agrees (a window that may commit at once, at a pause, the cap, in a hurry or at the
-    # end, uses --beam-size). Unless --beam-size is given: 2. Decode time and word latency
-    # on 120 s of the eval file at real time (tiny.en, this machine): beam 5 0.60 s, median
-    # 1.82 s; 2: 1.58 s; greedy 0.48 s, 1.41 s, but over 30 minutes greedy drafts cost 1.8
-    # points of WER against the reference (offline +0.3 with beam 5): docs/live.md.
+    # Beam width of a draft, a decode committed only when the next one agrees (windows that
+    # may commit at once use --beam-size); why 2, not 1 or 5: docs/live.md, Measured.
     draft_beam_size: int = DRAFT_BEAM_SIZE
 
 
@@ -172,7 +168,7 @@ def build_settings(options: dict[str, Any]) -> RunSettings:
         diarize = replace(diarize, words=decode.word_timestamps)
         decode = replace(decode, word_timestamps=True)
     _check_model_name(o["model"])
-    _check_model_language(o["model"], decode)
+    check_model_language(o["model"], decode)
     stream = _stream(o["output_dir"], formats)
     output_dir = None if stream else o["output_dir"]
     _check_output_dir(output_dir)  # --report is checked by report.ReportTarget, before any work
@@ -280,19 +276,6 @@ def _check_model_name(model: str) -> None:
     message = unknown_model(model)
     if message is not None:
         raise UsageError(message)
-
-
-def _check_model_language(model: str, decode: DecodeOptions) -> None:
-    if not model.endswith(".en"):
-        return
-    if decode.task is Task.translate:
-        raise UsageError(
-            f"{model} is English-only and cannot translate; use a multilingual model such as base"
-        )
-    if decode.language not in (None, "en"):
-        raise UsageError(
-            f"{model} is English-only: --language {decode.language} needs a multilingual model such as base"
-        )
 
 
 def _check_output_dir(output_dir: Path | None) -> None:

@@ -57,8 +57,22 @@ def decode_options(o: dict[str, Any]) -> DecodeOptions:
     )
 
 
+def check_model_language(model: str, decode: DecodeOptions) -> None:
+    """An English-only model (``*.en``) asked to translate or for another language: a usage error."""
+    if not model.endswith(".en"):
+        return
+    if decode.task is Task.translate:
+        raise UsageError(
+            f"{model} is English-only and cannot translate; use a multilingual model such as base"
+        )
+    if decode.language not in (None, "en"):
+        raise UsageError(
+            f"{model} is English-only: --language {decode.language} needs a multilingual model such as base"
+        )
+
+
 def _beam_size(o: dict[str, Any]) -> int:
-    """--beam-size when given, else 5 (a live run's drafts are greedy: settings.LiveSettings)."""
+    """--beam-size when given, else 5 (a live run's drafts: settings.LiveSettings)."""
     return _DEFAULT.beam_size if o.get("beam_size") is None else int(o["beam_size"])
 
 

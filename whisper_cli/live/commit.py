@@ -104,7 +104,7 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
         if agreed == len(fresh) and agreed and fresh[-1][1].end > window.end - policy.edge:
             agreed -= 1  # the last word may be cut by the window's end
         count = max(_closed(fresh, ended), agreed)
-        if window.hurry or window.end - window.start >= policy.max_window:
+        if _capped(window, policy):
             count = max(count, _ending_before(fresh, window.end - policy.margin))
     committed, rest = fresh[:count], fresh[count:]
     start = _next_start(state, window, committed, rest, ended, policy)
@@ -121,8 +121,12 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
 def at_once(window: Window, policy: Policy = Policy()) -> bool:
     """Whether words of this window's decode may be committed without a second decode's
     agreement: at a pause in its speech, at the cap, in a hurry, or at the stream's end."""
-    capped = window.hurry or window.end - window.start >= policy.max_window
-    return window.final or capped or _last_pause(window, policy.pause) is not None
+    return window.final or _capped(window, policy) or _last_pause(window, policy.pause) is not None
+
+
+def _capped(window: Window, policy: Policy) -> bool:
+    """Whether the cap rule applies: the window is at its longest, or the decoder is behind."""
+    return window.hurry or window.end - window.start >= policy.max_window
 
 
 def _fresh(state: State, segments: list[Segment]) -> list[tuple[int, Word]]:
@@ -226,7 +230,7 @@ def _next_start(
         limit = rest[0][1].start if rest else window.end
         starts.append(min(ended + policy.pause / 2, limit))
     long = window.end - window.start
-    capped = window.hurry or long >= policy.max_window
+    capped = _capped(window, policy)
     if committed and capped:  # decode no more than needed: cut after the last committed word
         starts.append(_outside_speech(_between(committed[-1][1], rest), window, rest))
     elif committed and long >= policy.trim_after and (cut := _sentence_cut(committed, rest)) is not None:

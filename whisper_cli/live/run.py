@@ -236,7 +236,7 @@ class LiveDecoder:
             # (1-3 s where 0.6 s is usual, the stalls that put a stream behind).
             temperature=self.options.temperature[:1] if again else self.options.temperature,
             # A draft (no word of it committed before the next decode agrees) is searched
-            # greedily unless --beam-size was given; a window that commits at once gets the beam.
+            # narrower (LiveSettings.draft_beam_size); a window that commits at once gets the beam.
             beam_size=beam,
         )
         began = time.monotonic()
