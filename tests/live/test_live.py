@@ -118,7 +118,9 @@ def test_lecture_fed_at_three_times_real_time_is_committed_early_in_order_once()
     live_text = " ".join(r["text"] for r in records)
     offline = run_cli("samples/lecture.flac", "-m", "tiny.en").stdout.decode()
     reference = sample_text("lecture.flac")
-    assert wer(reference, live_text) <= wer(reference, offline) + 0.08, live_text
+    # Three times real time leaves each stretch fewer decodes to agree on: 4.7-10.1 % over nine
+    # runs against offline's 2.3 % (a word is 0.8 points). A lost sentence costs 15 points.
+    assert wer(reference, live_text) <= wer(reference, offline) + 0.10, live_text
 
 
 @needs_ffmpeg
