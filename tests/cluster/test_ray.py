@@ -23,16 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.raystart import FAST_HEALTH, in_netns
 from tests.conftest import SAMPLES
 
 RUN_TIMEOUT = 120  # one whisper-cli run on a handful of short files, start-up included
 CLUSTER_START = 90
-# Dead nodes found in about 2 s rather than Ray's default 15-30 s.
-FAST_HEALTH = {
-    "RAY_health_check_period_ms": "500",
-    "RAY_health_check_timeout_ms": "1000",
-    "RAY_health_check_failure_threshold": "3",
-}
 
 CLUSTER_SCRIPT = r"""
 import json, sys
@@ -59,7 +54,7 @@ class RayCluster:
 
     def command(self, *args: str) -> list[str]:
         """A whisper-cli command line that runs inside the cluster's network namespace."""
-        return ["nsenter", "-t", str(self.pid), "-n", "--", sys.executable, "-m", "whisper_cli", *args]
+        return in_netns(self.pid, "-m", "whisper_cli", *args)
 
     def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

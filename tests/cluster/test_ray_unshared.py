@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.raystart import FAST_HEALTH, in_netns
 from tests.cluster.test_ray import _entries, _folder, _namespaces_work, _outputs, _partials, _wait_for
 from tests.conftest import SAMPLES
 from whisper_cli.cluster.transfer import PIECE, PREFIX
@@ -49,11 +50,6 @@ done
 echo ready
 exec cat
 """
-FAST_HEALTH = {  # dead nodes found in about 2 s
-    "RAY_health_check_period_ms": "500",
-    "RAY_health_check_timeout_ms": "1000",
-    "RAY_health_check_failure_threshold": "3",
-}
 
 
 def _env() -> dict[str, str]:
@@ -78,27 +74,14 @@ class Unshared:
     def run(self, *args: str, cwd: Path, ray: bool = True) -> subprocess.CompletedProcess[str]:
         """whisper-cli in the cluster's network namespace, outside its mount namespace."""
         extra = ("--ray", self.address) if ray else ()
-        command = [
-            "nsenter",
-            "-t",
-            str(self.pid),
-            "-n",
-            "--",
-            sys.executable,
-            "-m",
-            "whisper_cli",
-            *args,
-            *extra,
-        ]
+        command = in_netns(self.pid, "-m", "whisper_cli", *args, *extra)
         return subprocess.run(
             command, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=_env()
         )
 
     def popen(self, *args: str, cwd: Path) -> subprocess.Popen[str]:
-        command = ["nsenter", "-t", str(self.pid), "-n", "--", sys.executable, "-m", "whisper_cli", *args]
-        return subprocess.Popen(
-            [*command, "--ray", self.address], cwd=cwd, stderr=subprocess.PIPE, text=True, env=_env()
-        )
+        command = in_netns(self.pid, "-m", "whisper_cli", *args, "--ray", self.address)
+        return subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True, env=_env())
 
     def as_nodes_see(self, path: Path) -> Path:
         """A path that, written here, is what the nodes find at ``path`` (their tmpfs)."""
