@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from whisper_cli.core.transcript import Segment, Word
-from whisper_cli.live.commit import Policy, State, Window, at_once, step
+from whisper_cli.live.commit import Policy, State, Window, at_once, seen_again, step
 
 
 def words(text: str, start: float, gap: float = 0.1, length: float = 0.3) -> list[Word]:
@@ -49,6 +49,7 @@ def test_a_window_that_is_not_at_once_commits_nothing_without_a_second_decode():
     for name, window in cases.items():
         committed = step(State(), window, [segment(ws)]).commit
         assert at_once(window) == (name != "speech to the end") == bool(committed), name
+        assert seen_again(window) == (name in ("pause", "speech to the end")), name  # decoded again
 
 
 def test_speech_without_a_pause_waits_for_two_decodes_that_agree():

@@ -121,7 +121,12 @@ def step(state: State, window: Window, segments: list[Segment], policy: Policy =
 def at_once(window: Window, policy: Policy = Policy()) -> bool:
     """Whether words of this window's decode may be committed without a second decode's
     agreement: at a pause in its speech, at the cap, in a hurry, or at the stream's end."""
-    return window.final or _capped(window, policy) or _last_pause(window, policy.pause) is not None
+    return not seen_again(window, policy) or _last_pause(window, policy.pause) is not None
+
+
+def seen_again(window: Window, policy: Policy = Policy()) -> bool:
+    """Whether the next window holds this one's audio too: not the stream's end, not capped."""
+    return not (window.final or _capped(window, policy))
 
 
 def _capped(window: Window, policy: Policy) -> bool:

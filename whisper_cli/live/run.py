@@ -30,7 +30,7 @@ from whisper_cli.decode.loudness import speech_regions
 from whisper_cli.decode.thresholds import falls_back, silent
 from whisper_cli.decode.whisper import Whisper, get_whisper
 from whisper_cli.live.buffer import AudioBuffer, fill
-from whisper_cli.live.commit import Decision, Policy, State, Window, at_once, step
+from whisper_cli.live.commit import Decision, Policy, State, Window, at_once, seen_again, step
 from whisper_cli.live.output import LiveOutput
 from whisper_cli.settings import RunSettings
 from whisper_cli.writers.txt import ends_sentence
@@ -205,7 +205,7 @@ class LiveDecoder:
         )
         log.debug("live window %.2f-%.2f s%s, speech %s", start, stop, " (final)" * final, regions)
         window = Window(start, stop, regions, final=final, hurry=self.behind)
-        again = not final and not self.behind and stop - start < self.policy.max_window
+        again = seen_again(window, self.policy)
         beam = self.options.beam_size if at_once(window, self.policy) else self.draft_beam_size
         segments = self._decode(audio, start, again, beam) if regions else []
         if segments is None:  # a failed decode of audio the next window holds too: decide nothing
